@@ -1,0 +1,1 @@
+"""Benchmarks: ``statecast bench`` (timing of StateCast and its peers)."""

@@ -1,0 +1,59 @@
+"""The ``statecast`` command.
+
+Each subcommand lives in its own module that exposes ``add_arguments(parser)``
+and ``run(args) -> int``; modules are imported only when their subcommand runs,
+so ``statecast --help`` stays fast and a missing optional extra only matters to
+the command that needs it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from .errors import StatecastError
+
+# name -> (module, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "corpus": ("tts.data.corpus_cli", "build or inspect the teacher training corpus"),
+    "eval": ("tts.eval.cli", "synthesize a sentence set and score WER / DNSMOS / RTF / TTFA"),
+    "bench": ("tts.bench.cli", "time first audio and real-time factor, side by side with peers"),
+    "phonemize": ("tts.text.cli", "show what the text frontend makes of some text"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="statecast", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module, help_text) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.set_defaults(_module=module)
+        try:
+            importlib.import_module(module).add_arguments(p)
+        except ModuleNotFoundError as exc:
+            # Only our own module may be absent (a command still being built);
+            # anything else is a real bug and must surface.
+            if exc.name != module:
+                raise
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(importlib.import_module(args._module).run(args) or 0)
+    except StatecastError as exc:
+        print(f"statecast {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"statecast {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

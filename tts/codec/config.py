@@ -1,0 +1,128 @@
+"""Codec configuration: one dataclass, saved beside the weights.
+
+Glossary used in every docstring of this package:
+
+    B  batch                       N  audio samples
+    T  codec frames (40 Hz)        H  hop: samples per frame (600)
+    K  codebooks (token streams)   G  FSQ dims per codebook (len(levels))
+    C  channels of a conv stack    F  n_fft // 2 + 1 frequency bins
+
+A frame's tokens are K integers, each in [0, codebook_size). Codebook k
+quantises its own slice of the latent (grouped FSQ, not residual), so all K
+tokens of a frame are equally important and are predicted side by side.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+
+from ..errors import StatecastError
+
+
+@dataclass(frozen=True)
+class CodecConfig:
+    sample_rate: int = 24000
+    hop: int = 600  # samples per frame: 24000 / 600 = 40 frames per second
+    # Synthesis window of the iSTFT head. Must be a multiple of hop: frame t's
+    # window covers samples [t*hop, t*hop + n_fft), so hop span t is final as
+    # soon as frame t is decoded (no emission delay; see istft.py).
+    n_fft: int = 2400
+    # FSQ levels of one codebook; prod(levels) = codebook size.
+    levels: tuple[int, ...] = (8, 5, 5, 5)
+    n_codebooks: int = 2
+    # Encoder (offline only, non-causal): log-mel sub-frames stacked per frame.
+    enc_mels: int = 80
+    enc_subframes: int = 4  # sub-frames per frame (sub-hop = hop / 4 = 150)
+    enc_win: int = 600  # analysis window of a sub-frame (25 ms)
+    enc_dim: int = 256
+    enc_blocks: int = 4
+    enc_kernel: int = 7
+    # Decoder (streaming, strictly causal: lookahead 0 frames).
+    dec_dim: int = 256
+    dec_blocks: int = 8
+    dec_kernel: int = 7  # causal depthwise conv: 6 frames of left context per block
+    dec_in_kernel: int = 3  # causal conv from the dequantised latent
+    mlp_ratio: int = 3
+    max_log_mag: float = 6.0  # clamp on the predicted log magnitude (exp(6) ~ 400)
+    extra: dict = field(default_factory=dict)  # free-form notes (training rule, data)
+
+    def __post_init__(self):
+        # Tuples, even when rebuilt from JSON lists.
+        object.__setattr__(self, "levels", tuple(int(v) for v in self.levels))
+        if self.n_fft % self.hop:
+            raise StatecastError(f"codec n_fft ({self.n_fft}) must be a multiple of hop ({self.hop})")
+        if self.hop % self.enc_subframes:
+            raise StatecastError(f"codec hop ({self.hop}) must be divisible by enc_subframes")
+        if any(v < 2 for v in self.levels) or not self.levels:
+            raise StatecastError(f"FSQ levels must all be >= 2, got {self.levels}")
+        if self.n_codebooks < 1:
+            raise StatecastError("codec needs at least one codebook")
+
+    # ---- derived quantities (what the acoustic model and the README need) ----
+    @property
+    def frame_rate(self) -> float:
+        return self.sample_rate / self.hop
+
+    @property
+    def codebook_size(self) -> int:
+        return math.prod(self.levels)
+
+    @property
+    def latent_dim(self) -> int:
+        return self.n_codebooks * len(self.levels)
+
+    @property
+    def bits_per_frame(self) -> float:
+        return self.n_codebooks * math.log2(self.codebook_size)
+
+    @property
+    def bitrate(self) -> float:
+        """Bits per second of the token stream."""
+        return self.bits_per_frame * self.frame_rate
+
+    @property
+    def overlap_frames(self) -> int:
+        """R: frames whose synthesis windows overlap any one sample."""
+        return self.n_fft // self.hop
+
+    @property
+    def lookahead_frames(self) -> int:
+        """Future frames the decoder needs before it can emit a frame's audio."""
+        return 0
+
+    def to_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        d["levels"] = list(self.levels)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "CodecConfig":
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - names)
+        if unknown:
+            raise StatecastError(f"unknown codec config keys: {', '.join(unknown)}")
+        return cls(**d)
+
+    def describe(self) -> dict:
+        """The numbers a consumer of the tokens needs, in one place."""
+        return {
+            "sample_rate": self.sample_rate,
+            "frame_rate_hz": self.frame_rate,
+            "hop_samples": self.hop,
+            "n_codebooks": self.n_codebooks,
+            "codebook_size": self.codebook_size,
+            "fsq_levels": list(self.levels),
+            "bits_per_frame": round(self.bits_per_frame, 3),
+            "bitrate_bps": round(self.bitrate, 1),
+            "lookahead_frames": self.lookahead_frames,
+            "synthesis_window_samples": self.n_fft,
+        }
+
+
+def tiny_config(**overrides) -> CodecConfig:
+    """A small codec for tests: same structure, a fraction of the compute."""
+    base = dict(enc_dim=32, enc_blocks=1, dec_dim=32, dec_blocks=2, enc_mels=16, mlp_ratio=2)
+    base.update(overrides)
+    return CodecConfig(**base)

@@ -1,0 +1,1 @@
+"""Training data: prompts, the teacher corpus and its manifest."""

@@ -1,0 +1,95 @@
+"""``statecast eval``: synthesize a sentence set with one or more engines and
+score WER (Whisper, optionally pocketsphinx), DNSMOS, real-time factor and
+time to first audio.
+
+    statecast eval --engine kokoro:af_heart --engine piper:joe --out results/eval.json
+
+Checks that can fail fast (output path, sentence file, engines, scorer models)
+all run before the first sentence is synthesized.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..errors import StatecastError
+
+DEFAULT_OUT = Path("results/eval.json")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--engine", action="append", required=True, metavar="SPEC",
+                   help="engine to evaluate, e.g. kokoro:af_heart or piper:joe (repeat for several)")
+    p.add_argument("--sentences", type=Path, default=None, metavar="FILE",
+                   help="sentence file, one per line, '#' comments (default: the public set)")
+    p.add_argument("--limit", type=int, default=None, metavar="N", help="only the first N sentences")
+    p.add_argument("--asr", choices=["base", "tiny", "none"], default="base",
+                   help="Whisper model for WER (default: base)")
+    p.add_argument("--asr-threads", type=int, default=1, metavar="N",
+                   help="CTranslate2 threads; fixed so runs repeat (default: 1)")
+    p.add_argument("--asr-per-utterance", action="store_true",
+                   help="one Whisper call per sentence instead of packing sentences with silence between them")
+    p.add_argument("--pocketsphinx", action="store_true", help="also score WER with pocketsphinx")
+    p.add_argument("--no-dnsmos", action="store_true", help="skip DNSMOS")
+    p.add_argument("--save-audio", type=Path, default=None, metavar="DIR", help="write every clip as a WAV under DIR")
+    p.add_argument("--out", type=Path, default=DEFAULT_OUT, metavar="FILE", help=f"results JSON (default: {DEFAULT_OUT})")
+
+
+def load_engines(specs: list[str]):
+    try:
+        from tts.engines import get_engine
+    except ModuleNotFoundError as exc:
+        if exc.name != "tts.engines":
+            raise
+        raise StatecastError("tts.engines is not available in this install") from None
+    return [get_engine(spec) for spec in specs]
+
+
+def build_scorers(args: argparse.Namespace):
+    """Load the requested scorers now, so a missing extra fails before synthesis."""
+    whisper = sphinx = dnsmos = None
+    if args.asr != "none":
+        from .asr import WhisperASR, WhisperConfig
+
+        if args.asr_threads < 1:
+            raise StatecastError(f"--asr-threads must be at least 1, got {args.asr_threads}")
+        cfg = WhisperConfig(model=args.asr, cpu_threads=args.asr_threads)
+        if args.asr_per_utterance:
+            cfg.pack_seconds = 0.0
+        whisper = WhisperASR(cfg)
+    if args.pocketsphinx:
+        from .asr import SphinxASR
+
+        sphinx = SphinxASR()
+    if not args.no_dnsmos:
+        from .dnsmos import DnsMos
+
+        dnsmos = DnsMos()
+    normalize = None
+    if whisper or sphinx:
+        try:
+            from tts.text.normalize import normalize_for_wer as normalize
+        except ImportError:
+            raise StatecastError("the WER text normaliser (tts.text.normalize) is not available") from None
+    return whisper, sphinx, dnsmos, normalize
+
+
+def run(args: argparse.Namespace) -> int:
+    from .harness import evaluate, format_table
+    from .results_io import check_output_path, write_json
+    from .sentences import load_sentences
+
+    out = check_output_path(args.out)
+    sentence_set = load_sentences(args.sentences, args.limit)
+    if args.save_audio is not None:
+        from ..paths import writable_dir
+
+        writable_dir(args.save_audio, "audio directory")
+    whisper, sphinx, dnsmos, normalize = build_scorers(args)
+    engines = load_engines(args.engine)
+    report = evaluate(engines, sentence_set, whisper, sphinx, dnsmos, normalize, save_audio=args.save_audio)
+    write_json(report, out)
+    print(format_table(report))
+    print(f"wrote {out}")
+    return 0

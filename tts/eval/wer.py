@@ -1,0 +1,111 @@
+"""Word error rate: word-level Levenshtein alignment between a reference and an
+ASR hypothesis.
+
+Both sides go through the same normaliser (``tts.text.normalize.normalize_for_wer``)
+so that "$5" and "five dollars" are the same two words; the alignment itself
+works on lists of already-normalised words and knows nothing about text.
+
+The aggregate over a sentence set is total errors / total reference words
+(:func:`total`), never a mean of per-sentence rates: a mean would let a
+two-word "Yes, please." weigh as much as a forty-word sentence.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Iterable, Sequence
+
+
+@dataclass(frozen=True)
+class WordErrors:
+    """Counts from one alignment (or a sum of several)."""
+
+    substitutions: int = 0
+    deletions: int = 0
+    insertions: int = 0
+    ref_words: int = 0
+
+    @property
+    def errors(self) -> int:
+        return self.substitutions + self.deletions + self.insertions
+
+    @property
+    def rate(self) -> float:
+        """errors / reference words; an empty reference counts any insertion as 100%."""
+        if self.ref_words == 0:
+            return 0.0 if self.insertions == 0 else 1.0
+        return self.errors / self.ref_words
+
+    def __add__(self, other: "WordErrors") -> "WordErrors":
+        return WordErrors(
+            self.substitutions + other.substitutions,
+            self.deletions + other.deletions,
+            self.insertions + other.insertions,
+            self.ref_words + other.ref_words,
+        )
+
+    def to_dict(self) -> dict:
+        return {
+            "substitutions": self.substitutions,
+            "deletions": self.deletions,
+            "insertions": self.insertions,
+            "errors": self.errors,
+            "words": self.ref_words,
+            "wer": self.rate,
+        }
+
+
+def align(ref: Sequence[str], hyp: Sequence[str]) -> WordErrors:
+    """Minimum-edit alignment of two word lists.
+
+    ref: (R,) words, hyp: (H,) words. O(R*H) time, O(H) memory. Among alignments
+    with the same total cost, ties are broken towards substitutions (the usual
+    convention of scoring tools), which only changes the S/D/I split, never the
+    total.
+    """
+    # Each cell holds (cost, S, D, I) for ref[:i] vs hyp[:j]. The lowest cost
+    # wins; among equal costs the cell with more substitutions (so fewer
+    # deletion + insertion pairs) wins, as in the usual scoring tools.
+    def key(cell: tuple[int, int, int, int]) -> tuple[int, int]:
+        return (cell[0], -cell[1])
+
+    prev = [(j, 0, 0, j) for j in range(len(hyp) + 1)]
+    for i in range(1, len(ref) + 1):
+        cur = [(i, 0, i, 0)]
+        for j in range(1, len(hyp) + 1):
+            c, s, d, n = prev[j - 1]
+            if ref[i - 1] == hyp[j - 1]:
+                diag = (c, s, d, n)
+            else:
+                diag = (c + 1, s + 1, d, n)
+            c, s, d, n = prev[j]
+            up = (c + 1, s, d + 1, n)  # ref word with no hyp word: deletion
+            c, s, d, n = cur[j - 1]
+            left = (c + 1, s, d, n + 1)  # hyp word with no ref word: insertion
+            cur.append(min((diag, up, left), key=key))
+        prev = cur
+    cost, s, d, n = prev[-1]
+    assert cost == s + d + n
+    return WordErrors(substitutions=s, deletions=d, insertions=n, ref_words=len(ref))
+
+
+def _default_normalizer() -> Callable[[str], str]:
+    # Imported lazily: the normaliser belongs to the text frontend and pulls in
+    # num2words; the alignment above must stay usable without it.
+    from tts.text.normalize import normalize_for_wer
+
+    return normalize_for_wer
+
+
+def score(ref_text: str, hyp_text: str, normalize: Callable[[str], str] | None = None) -> WordErrors:
+    """Normalise both texts with the same function, split on whitespace, align."""
+    norm = normalize or _default_normalizer()
+    return align(norm(ref_text).split(), norm(hyp_text).split())
+
+
+def total(items: Iterable[WordErrors]) -> WordErrors:
+    """Sum of counts; ``total(...).rate`` is the corpus-level WER."""
+    acc = WordErrors()
+    for item in items:
+        acc = acc + item
+    return acc
