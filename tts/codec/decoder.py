@@ -18,15 +18,15 @@ from torch import nn
 
 from .config import CodecConfig
 from .istft import ISTFTHead
-from .layers import CausalConv1d, ConvNeXtBlock
+from .layers import CausalConv, ConvNeXtBlock
 
 
 @dataclass
 class DecoderState:
     """Everything a stream needs between two decode steps.
 
-    in_conv: (B, K*G, k_in - 1)  last latent frames seen by the input conv
-    blocks:  D x (B, C, k - 1)   last inputs of each block's depthwise conv
+    in_conv: (B, k_in - 1, K*G)  last latent frames seen by the input conv
+    blocks:  D x (B, k - 1, C)   last inputs of each block's depthwise conv
     tail:    (B, n_fft - H)      overlap-add samples still awaiting later frames
     frames:  frames decoded so far (same for every row of the batch)
     """
@@ -71,7 +71,7 @@ class Decoder(nn.Module):
     def __init__(self, cfg: CodecConfig):
         super().__init__()
         self.cfg = cfg
-        self.inp = CausalConv1d(cfg.latent_dim, cfg.dec_dim, cfg.dec_in_kernel)
+        self.inp = CausalConv(cfg.latent_dim, cfg.dec_dim, cfg.dec_in_kernel)
         self.norm_in = nn.LayerNorm(cfg.dec_dim, eps=1e-6)
         self.blocks = nn.ModuleList(
             ConvNeXtBlock(cfg.dec_dim, cfg.dec_kernel, cfg.mlp_ratio, causal=True)
@@ -91,8 +91,8 @@ class Decoder(nn.Module):
     def forward(self, latent: torch.Tensor, state: DecoderState | None = None):
         if state is None:
             state = self.init_state(latent.shape[0], latent.device)
-        h, in_conv = self.inp(latent.transpose(1, 2), state.in_conv)
-        h = self.norm_in(h.transpose(1, 2))
+        h, in_conv = self.inp(latent, state.in_conv)
+        h = self.norm_in(h)
         new_blocks = []
         for block, s in zip(self.blocks, state.blocks):
             h, s = block(h, s)

@@ -22,7 +22,7 @@ import json
 import math
 import multiprocessing as mp
 import os
-import time
+import sys
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,6 +78,22 @@ def _worker_init() -> None:
     # One core per worker: the teachers' ONNX sessions are single-threaded and
     # numpy/torch must not spawn their own pools on top.
     os.environ["OMP_NUM_THREADS"] = "1"
+    _die_with_parent()
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to kill this worker when the coordinator dies (kill, crash),
+    so an interrupted build never leaves orphans burning cores."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+
+    PR_SET_PDEATHSIG = 1
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except OSError:
+        pass
 
 
 def synthesize_clip(speaker: str, text: str, root: str) -> dict:
@@ -152,11 +168,14 @@ def estimate_seconds(text: str) -> float:
 
 
 class CorpusBuilder:
-    def __init__(self, config: BuildConfig, prompts: list[str]):
+    def __init__(self, config: BuildConfig, prompts: list[str], job=None):
+        """``job(speaker, text, root) -> row`` defaults to :func:`synthesize_clip`;
+        tests pass a cheap module-level stand-in (it must pickle)."""
         if not prompts:
             raise StatecastError("no prompts: install Debian's fortunes (apt-get install fortunes) or check the prompt source")
         self.config = config
         self.prompts = prompts
+        self.job = job or synthesize_clip
         self.root = writable_dir(config.root, "corpus directory")
         self.plans = {s: SpeakerPlan(s, t) for s, t in config.targets.items()}
         self.seen: set[str] = set()
@@ -223,7 +242,7 @@ class CorpusBuilder:
                     job = self._next_job()
                     if job is None:
                         return
-                    pending[pool.submit(synthesize_clip, job[0], job[1], str(self.root))] = job
+                    pending[pool.submit(self.job, job[0], job[1], str(self.root))] = job
 
             fill()
             while pending:

@@ -25,12 +25,15 @@ import numpy as np
 
 from .asr import Transcriber
 from .audio import to_16k
-from .results_io import fmt_num, machine_info
+from .results_io import fmt_num, machine_info, package_versions
 from .sentences import SentenceSet
 from .timing import Engine, Take, median, percentile, timed_stream
 from .wer import WordErrors, align, total
 
 WARMUP_TEXT = "Hello there, this sentence only warms the engine up."
+# Versions recorded with every run: the scorers' and the engines' runtimes.
+_PACKAGES = ["statecast", "faster-whisper", "ctranslate2", "pocketsphinx", "speechmos", "librosa", "scipy",
+             "onnxruntime", "kokoro-onnx", "piper-tts", "numpy"]
 
 
 def _log(msg: str) -> None:
@@ -57,9 +60,10 @@ def synthesize_all(
     return takes
 
 
-def _asr_fields(prefix: str, hyp: str, errs: WordErrors) -> dict:
+def _asr_fields(prefix: str, hyp: str, hyp_words: list[str], errs: WordErrors) -> dict:
     return {
         f"{prefix}hypothesis": hyp,
+        f"{prefix}hypothesis_normalized": " ".join(hyp_words),
         f"{prefix}errors": errs.errors,
         f"{prefix}substitutions": errs.substitutions,
         f"{prefix}deletions": errs.deletions,
@@ -93,9 +97,10 @@ def score_engine(
             continue
         errs = []
         for row, ref, hyp in zip(rows, refs, asr.transcribe_many(clips)):
-            e = align(ref, normalize(hyp).split())
+            hyp_words = normalize(hyp).split()
+            e = align(ref, hyp_words)
             errs.append(e)
-            row.update(_asr_fields(prefix, hyp, e))
+            row.update(_asr_fields(prefix, hyp, hyp_words, e))
         t = total(errs)
         agg[f"{prefix or 'whisper_'}wer"] = t.rate
         agg[f"{prefix or 'whisper_'}errors"] = t.to_dict()
@@ -149,6 +154,7 @@ def evaluate(
         "machine": machine_info(),
         "sentences": sentence_set.describe(),
         "warmup_text": warmup_text,
+        "packages": package_versions(_PACKAGES),
         "scorers": {
             "whisper": whisper.describe() if whisper else None,
             "sphinx": sphinx.describe() if sphinx else None,

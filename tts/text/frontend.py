@@ -143,9 +143,15 @@ def phonemize_phrase(text: str, lang: str = "en-us") -> Phrase:
         if len(token) == 1 and token in PUNCTUATION:
             flush_clause()
             mark = _PAUSE_FOR.get(token, token)
-            # Quotes carry no pause; one mark per pause is enough.
-            if mark and out and out[-1][-1:] not in PUNCTUATION:
+            if not mark or not out:
+                continue  # quotes carry no pause; nothing to pause after yet
+            last = out[-1][-1:]
+            if last not in PUNCTUATION:
                 emit(mark)
+            elif last == "," and mark in ".!?…;:":
+                # "(by the shore)." ends the sentence, not a clause: the
+                # stronger mark replaces the bracket's comma (same length).
+                out[-1] = out[-1][:-1] + mark
         else:
             clause.append(token)
     flush_clause()
