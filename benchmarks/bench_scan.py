@@ -158,9 +158,51 @@ def bench_model(impl: str, args, steps: int) -> dict:
 # ---------------------------------------------------------------- main
 
 
+def run_suite(args, threads: int) -> dict:
+    """All measurements at one thread count; prints the table as it goes."""
+    torch.set_num_threads(threads)
+    heads = 2 * args.d_model // args.head_dim
+    out: dict = {"threads": threads, "loadavg_start": os.getloadavg(), "scan": [], "step": [], "model": {}}
+    print(f"\n=== threads={threads} load={out['loadavg_start']}")
+    print(f"scan fwd / fwd+bwd, B={args.batch} L={args.length} H={heads} P={args.head_dim} (median s)")
+    print(f"{'N':>4} {'impl':>12} {'fwd':>9} {'fwd+bwd':>9} {'x vs ref':>9}")
+    for n in args.states:
+        shape = ScanShape(B=args.batch, L=args.length, H=heads, P=args.head_dim, G=1, N=n)
+        ref = bench_scan(shape, "ref", 0, args.ref_repeats)
+        rows = [("ref", None, ref)] + [("chunked", q, bench_scan(shape, "chunked", q, args.repeats)) for q in args.chunks]
+        for impl, q, r in rows:
+            speedup = ref["fwd_bwd"]["median_s"] / r["fwd_bwd"]["median_s"]
+            label = impl if q is None else f"{impl} Q={q}"
+            print(f"{n:>4} {label:>12} {r['fwd']['median_s']:9.3f} {r['fwd_bwd']['median_s']:9.3f} {speedup:8.1f}x")
+            out["scan"].append({"shape": str(shape), "impl": impl, "chunk": q, **r, "fwd_bwd_speedup_vs_ref": speedup})
+
+    print(f"step (torch, one layer H={heads} P={args.head_dim}, in place), microseconds per call")
+    for b in (1, 16):
+        for n in args.states:
+            r = bench_step(ScanShape(B=b, L=1, H=heads, P=args.head_dim, G=1, N=n), iters=200)
+            print(f"  B={b:<3} N={n:<3} {r['us_per_call']:8.1f} us")
+            out["step"].append({"batch": b, "N": n, **r})
+
+    if not args.skip_model:
+        print(f"model training step: {args.layers} x MiniMamba2Block(d_model {args.d_model}, expand 2, "
+              f"N {args.model_state}, Q {args.chunk}), B={args.batch} L={args.length}, AdamW")
+        impls = ["chunked"] + ([] if args.skip_ref_model else ["ref"])
+        for impl in impls:
+            r = bench_model(impl, args, steps=args.repeats if impl == "chunked" else args.ref_repeats)
+            out["model"][impl] = r
+            print(f"  {impl:>8}: {r['median_s']:.2f} s/step (min {r['min_s']:.2f}), "
+                  f"{r['steps_per_hour']:.0f} steps/h, {r['params'] / 1e6:.2f}M params")
+        if "ref" in out["model"]:
+            ratio = out["model"]["ref"]["median_s"] / out["model"]["chunked"]["median_s"]
+            out["model"]["chunked_speedup_vs_ref"] = ratio
+            print(f"  chunked is {ratio:.1f}x faster than the sequential reference per training step")
+    out["loadavg_end"] = os.getloadavg()
+    return out
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--threads", type=int, default=2, help="torch.set_num_threads (default 2)")
+    p.add_argument("--threads", type=int, nargs="+", default=[2], help="torch.set_num_threads values (default 2)")
     p.add_argument("--batch", type=int, default=8)
     p.add_argument("--length", type=int, default=512)
     p.add_argument("--d-model", type=int, default=256)
@@ -181,58 +223,22 @@ def main(argv=None) -> int:
         args.batch, args.length, args.layers, args.states, args.chunks = 2, 64, 2, [16], [32]
         args.repeats = args.ref_repeats = 1
 
-    torch.set_num_threads(args.threads)
-    heads = 2 * args.d_model // args.head_dim
-    env = {
-        "torch": torch.__version__,
-        "threads": args.threads,
-        "cpu_count": os.cpu_count(),
-        "machine": platform.machine(),
-        "loadavg_start": os.getloadavg(),
-        "malloc_env": {k: os.environ.get(k) for k in ("MALLOC_MMAP_MAX_", "MALLOC_TRIM_THRESHOLD_")},
-        "caveat": "shared machine (background corpus job running): compare ratios within this run",
+    results = {
+        "env": {
+            "torch": torch.__version__,
+            "cpu_count": os.cpu_count(),
+            "machine": platform.machine(),
+            "malloc_env": {k: os.environ.get(k) for k in ("MALLOC_MMAP_MAX_", "MALLOC_TRIM_THRESHOLD_")},
+            "caveat": "shared machine (background corpus job and other work running): "
+            "compare ratios within one run, not absolute times across runs",
+        },
+        "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+        "baseline_design_md_s_per_step": 5.3,
+        "runs": [run_suite(args, t) for t in args.threads],
     }
-    results: dict = {"env": env, "scan": [], "step": [], "model": {}}
-
-    print(f"threads={args.threads} load={env['loadavg_start']}")
-    print(f"\nscan fwd / fwd+bwd, B={args.batch} L={args.length} H={heads} P={args.head_dim} (median s)")
-    print(f"{'N':>4} {'impl':>12} {'fwd':>9} {'fwd+bwd':>9} {'x vs ref':>9}")
-    for n in args.states:
-        shape = ScanShape(B=args.batch, L=args.length, H=heads, P=args.head_dim, G=1, N=n)
-        ref = bench_scan(shape, "ref", 0, args.ref_repeats)
-        rows = [("ref", None, ref)] + [("chunked", q, bench_scan(shape, "chunked", q, args.repeats)) for q in args.chunks]
-        for impl, q, r in rows:
-            speedup = ref["fwd_bwd"]["median_s"] / r["fwd_bwd"]["median_s"]
-            label = impl if q is None else f"{impl} Q={q}"
-            print(f"{n:>4} {label:>12} {r['fwd']['median_s']:9.3f} {r['fwd_bwd']['median_s']:9.3f} {speedup:8.1f}x")
-            results["scan"].append({"shape": str(shape), "impl": impl, "chunk": q, **r, "fwd_bwd_speedup_vs_ref": speedup})
-
-    print(f"\nstep (torch, one layer H={heads} P={args.head_dim}, in place), microseconds per call")
-    for b in (1, 16):
-        for n in args.states:
-            r = bench_step(ScanShape(B=b, L=1, H=heads, P=args.head_dim, G=1, N=n), iters=200)
-            print(f"  B={b:<3} N={n:<3} {r['us_per_call']:8.1f} us")
-            results["step"].append({"batch": b, "N": n, **r})
-
-    if not args.skip_model:
-        print(f"\nmodel training step: {args.layers} x MiniMamba2Block(d_model {args.d_model}, expand 2, "
-              f"N {args.model_state}), B={args.batch} L={args.length}")
-        impls = ["chunked"] + ([] if args.skip_ref_model else ["ref"])
-        for impl in impls:
-            r = bench_model(impl, args, steps=args.repeats if impl == "chunked" else args.ref_repeats)
-            results["model"][impl] = r
-            print(f"  {impl:>8}: {r['median_s']:.2f} s/step (min {r['min_s']:.2f}), "
-                  f"{r['steps_per_hour']:.0f} steps/h, {r['params'] / 1e6:.2f}M params")
-        if "ref" in results["model"]:
-            ratio = results["model"]["ref"]["median_s"] / results["model"]["chunked"]["median_s"]
-            results["model"]["chunked_speedup_vs_ref"] = ratio
-            print(f"  chunked is {ratio:.1f}x faster than the sequential reference per training step")
-        results["model"]["baseline_design_md_s_per_step"] = 5.3
-
-    env["loadavg_end"] = os.getloadavg()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"\nload at end {env['loadavg_end']}; wrote {args.out}")
+    print(f"\nwrote {args.out}")
     return 0
 
 

@@ -85,21 +85,23 @@ def selective_scan_chunked(
         Bf = F.pad(Bf, (0, 0, 0, 0, 0, pad))
         Cf = F.pad(Cf, (0, 0, 0, 0, 0, pad))
 
-    # Matmul layout: (B, C, G, r, Q, ...) so Q and P/N are the last two dims.
-    a = (dtf * A.float()).view(batch, n_chunks, q, groups, r).permute(0, 1, 3, 4, 2)  # (B, C, G, r, Q)
+    # Matmul layout: (B, C, G, r, Q, ...) so Q and P/N are the last two dims. reshape, not
+    # view: inputs may be strided (slices of a projection, permuted storage).
+    a = (dtf * A.float()).reshape(batch, n_chunks, q, groups, r).permute(0, 1, 3, 4, 2)  # (B, C, G, r, Q)
     a_cum = a.cumsum(-1)
-    xdt = (xf * dtf.unsqueeze(-1)).view(batch, n_chunks, q, groups, r, head_dim)
-    xdt = xdt.permute(0, 1, 3, 4, 2, 5)  # (B, C, G, r, Q, P)
-    Bc = Bf.view(batch, n_chunks, q, groups, d_state).permute(0, 1, 3, 2, 4)  # (B, C, G, Q, N)
-    Cc = Cf.view(batch, n_chunks, q, groups, d_state).permute(0, 1, 3, 2, 4)  # (B, C, G, Q, N)
+    xdt = (xf * dtf.unsqueeze(-1)).reshape(batch, n_chunks, q, groups, r, head_dim)
+    xdt = xdt.permute(0, 1, 3, 4, 2, 5).contiguous()  # (B, C, G, r, Q, P); two matmuls read it
+    Bc = Bf.reshape(batch, n_chunks, q, groups, d_state).permute(0, 1, 3, 2, 4)  # (B, C, G, Q, N)
+    Cc = Cf.reshape(batch, n_chunks, q, groups, d_state).permute(0, 1, 3, 2, 4)  # (B, C, G, Q, N)
 
     # 1. Inside each chunk: y_diag[l] = sum_{s<=l} (C_l . B_s) decay(s->l) dt_s x_s.
     scores = Cc @ Bc.transpose(-1, -2)  # (B, C, G, Q, Q), shared by the r heads of a group
     y = (segsum_decay(a_cum) * scores.unsqueeze(3)) @ xdt  # (B, C, G, r, Q, P)
 
-    # 2. Each chunk's own inputs, decayed to the chunk end: (B, C, G, r, P, N).
+    # 2. Each chunk's own inputs, decayed to the chunk end: (B, C, G, r, P, N). The decay
+    #    scales Bm (Q x N) rather than x (Q x P): fewer elements whenever N < P.
     decay_to_end = torch.exp(a_cum[..., -1:] - a_cum)  # exponent <= 0
-    chunk_states = (xdt * decay_to_end.unsqueeze(-1)).transpose(-1, -2) @ Bc.unsqueeze(3)
+    chunk_states = xdt.transpose(-1, -2) @ (Bc.unsqueeze(3) * decay_to_end.unsqueeze(-1))
 
     # 3. Pass states across chunks; C is small (L / Q), so a loop is cheap.
     chunk_decay = torch.exp(a_cum[..., -1])  # (B, C, G, r): decay over a whole chunk
@@ -113,8 +115,8 @@ def selective_scan_chunked(
         h = decay_c[..., None, None] * h + states_c
     h_in = torch.stack(entering, dim=1)  # (B, C, G, r, P, N): state entering each chunk
 
-    # 4. Entering state -> outputs: (C_l . h_in) * decay(chunk start -> l).
-    y = y + (Cc.unsqueeze(3) @ h_in.transpose(-1, -2)) * torch.exp(a_cum).unsqueeze(-1)
+    # 4. Entering state -> outputs: (decay(chunk start -> l) * C_l) . h_in; exponent <= 0.
+    y = y + (Cc.unsqueeze(3) * torch.exp(a_cum).unsqueeze(-1)) @ h_in.transpose(-1, -2)
 
     y = y.permute(0, 1, 4, 2, 3, 5).reshape(batch, n_chunks * q, heads, head_dim)[:, :length]
     if D is not None:

@@ -161,6 +161,26 @@ def test_step_accepts_strided_inputs():
     torch.testing.assert_close(h1, h0)
 
 
+def test_scans_accept_strided_inputs():
+    shape = ScanShape(B=2, L=21, H=3, P=4, G=1, N=5)
+    inp = random_scan_inputs(shape, seed=14)
+    wide = torch.randn(shape.B, shape.L, shape.H, shape.P + 3)
+    wide[..., : shape.P] = inp["x"]
+    strided = {
+        **inp,
+        "x": wide[..., : shape.P],  # a slice, as from a split projection
+        "dt": inp["dt"].transpose(1, 2).contiguous().transpose(1, 2),  # dense but permuted
+        "Bm": inp["Bm"].permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2),
+        "initial_state": inp["initial_state"].transpose(2, 3).contiguous().transpose(2, 3),
+    }
+    assert not any(strided[k].is_contiguous() for k in ("x", "dt", "Bm", "initial_state"))
+    y_ref, h_ref = selective_scan_ref(**inp)
+    for fn in (selective_scan_ref, selective_scan_chunked):
+        y, h = fn(**strided)
+        assert_rel_close(y, y_ref, what=f"{fn.__name__} y")
+        assert_rel_close(h, h_ref, what=f"{fn.__name__} final state")
+
+
 def test_long_sequence_with_strong_decay_stays_finite_and_exact():
     shape = ScanShape(B=1, L=4096, H=2, P=2, G=1, N=4)
     inp = random_scan_inputs(shape, seed=10, strong_decay=True)

@@ -91,6 +91,8 @@ class Decoder(nn.Module):
     def forward(self, latent: torch.Tensor, state: DecoderState | None = None):
         if state is None:
             state = self.init_state(latent.shape[0], latent.device)
+        if latent.shape[1] == 0:  # an empty chunk: nothing to emit, nothing changes
+            return latent.new_zeros(latent.shape[0], 0, dtype=torch.float32), state
         h, in_conv = self.inp(latent, state.in_conv)
         h = self.norm_in(h)
         new_blocks = []

@@ -31,6 +31,7 @@ def save_codec(codec: Codec, directory: Path | str, meta: dict | None = None) ->
     d.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().float().cpu().contiguous() for k, v in codec.state_dict().items()}
     save_file(state, str(d / WEIGHTS), metadata={"format": FORMAT})
+    (d / WEIGHTS).chmod(0o644)  # safetensors writes 0600; shipped files are world-readable
     doc = {"format": FORMAT, "version": VERSION, "config": codec.cfg.to_dict(),
            "tokens": codec.cfg.describe(), "meta": meta or {}}
     (d / CONFIG).write_text(json.dumps(doc, indent=2) + "\n")
@@ -59,7 +60,11 @@ def load_codec(directory: Path | str, device: str | torch.device = "cpu") -> Cod
     if not path.exists():
         raise StatecastError(f"no codec weights at {path}")
     codec = Codec(cfg)
-    missing, unexpected = codec.load_state_dict(load_file(str(path)), strict=False)
+    try:
+        missing, unexpected = codec.load_state_dict(load_file(str(path)), strict=False)
+    except RuntimeError as exc:  # shape mismatch: first line says which tensor
+        raise StatecastError(f"codec weights {path} do not match its config: "
+                             f"{str(exc).strip().splitlines()[-1].strip()}") from None
     if missing or unexpected:
         raise StatecastError(
             f"codec weights {path} do not match its config "

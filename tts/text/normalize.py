@@ -26,6 +26,7 @@ import unicodedata
 
 from num2words import num2words
 
+__all__ = ["normalize_text", "normalize_for_wer"]
 
 # --------------------------------------------------------------------------
 # word tables
@@ -56,6 +57,7 @@ PER_WORDS = {"hr": "hour", "h": "hour", "mo": "month", "yr": "year", "wk": "week
 
 
 def _u(one: str, many: str | None = None) -> tuple[str, str]:
+    """(singular, plural); the plural defaults to a trailing "s"."""
     return one, many or one + "s"
 
 
@@ -111,7 +113,7 @@ ABBREVIATIONS = {
 }
 
 # all-caps tokens espeak-ng reads as a word when people spell them out
-SPELL_OUT = {"NYC": "N Y C", "ETA": "E T A", "APR": "A P R", "IDs": "I Ds"}
+SPELL_OUT = {"NYC": "N Y C", "ETA": "E T A", "APR": "A P R", "IDs": "I D's"}
 
 # "<Name> VIII" -> "the eighth" after these; after any other capitalised word
 # a roman numeral reads as a cardinal ("World War II", "Part IV", "Rocky III"),
@@ -123,6 +125,11 @@ REGNAL_NAMES = frozenset(
     "Juan Felipe Alfonso Pedro Constantine Ptolemy Ramesses Rama Stephen David Malcolm Robert "
     "Urban Boniface Sixtus Julius Martin Adrian Eugene Celestine Honorius Callixtus".split()
 )
+# Numerals that are also ordinary tokens ("an IV drip", "vi", "XX chromosomes")
+# are read only after a regnal name or one of these words.
+AMBIGUOUS_ROMAN = frozenset(("IV", "VI", "XX", "XXX"))
+ROMAN_CUES = frozenset("War Chapter Part Volume Act Scene Phase Type Class Book Level Stage Grade Season "
+                       "Episode Article Title Schedule Category Super Bowl".split())
 
 # top-level domains a bare "name.tld" must end with to be read as an address;
 # lower-case only, so "end.So" (a missing space) is not a URL.
@@ -141,7 +148,6 @@ SYMBOL_WORDS = {
     "£": " pounds ", "¥": " yen ", "¢": " cents ", "₹": " rupees ",
 }
 
-__all__ = ["normalize_text", "normalize_for_wer"]
 
 # Above this many digits an integer is read digit by digit ("a quadrillion and
 # change" is never what the writer meant, and num2words gets slow / refuses).
@@ -269,6 +275,8 @@ def _clean_unicode(text: str) -> str:
         cat = unicodedata.category(ch)
         if ch in _KEEP_SYMBOLS:
             out.append(ch)
+        elif cat == "Nd":  # Devanagari, Thai, Arabic-Indic... digits: \d matches them too
+            out.append(str(unicodedata.decimal(ch)))
         elif cat in _DROP_AS_SPACE:
             out.append(" ")
         elif cat in _DROP_SILENT or 0xFE00 <= ord(ch) <= 0xFE0F or 0xE0100 <= ord(ch) <= 0xE01EF:
@@ -381,7 +389,8 @@ def _expand_phones(text: str) -> str:
 _MONTH_RE = "|".join(sorted(MONTHS, key=len, reverse=True))
 # "2024-03-15", also the date half of "2024-03-15T10:30" (the time is read later)
 _ISO_DATE = re.compile(r"(?<![\d-])(\d{4})-(\d{2})-(\d{2})(?:(?P<t>T)(?=\d\d:\d\d)|(?![\d-]))")
-_SLASH_DATE = re.compile(r"(?<![\d/.])(\d{1,2})([/.])(\d{1,2})\2(\d{4}|\d{2})(?![\d/]|\.\d)")
+# "3/15/2024", "3/15/24", "15.03.2024" (dotted needs a 4-digit year: "1.2.24" is a version)
+_SLASH_DATE = re.compile(r"(?<![\d/.])(\d{1,2})(?:(/)(\d{1,2})/(\d{4}|\d{2})|(\.)(\d{1,2})\.(\d{4}))(?![\d/]|\.\d)")
 _MONTH_DAY = re.compile(
     rf"\b(?P<m>{_MONTH_RE})(?:\.)? (?P<d>\d{{1,2}})(?:st|nd|rd|th)?(?![\d:,.]\d|\w)(?:,? (?P<y>\d{{4}})(?![\d,.]\d|\w))?"
 )
@@ -406,12 +415,14 @@ def _iso_date(m: re.Match) -> str:
 
 
 def _slash_date(m: re.Match) -> str:
-    a, b = int(m[1]), int(m[3])
     # "/" is US month-first; "." is European day-first; an impossible month flips it
-    month, day = (a, b) if m[2] == "/" else (b, a)
+    if m[2]:
+        month, day, year = int(m[1]), int(m[3]), m[4]
+    else:
+        day, month, year = int(m[1]), int(m[6]), m[7]
     if month > 12 >= day:
         month, day = day, month
-    return _date_words(month, day, m[4]) or m.group(0)
+    return _date_words(month, day, year) or m.group(0)
 
 
 def _month_index(name: str) -> int:
@@ -456,7 +467,7 @@ def _clock_words(h: int, minutes: str | None, ampm: bool) -> str:
 
 
 def _time(m: re.Match) -> str:
-    ampm = f" {m['ap'].upper()}M" if m["ap"] else ""
+    ampm = f" {_AMPM_WORDS[m['ap'].upper()]}" if m["ap"] else ""
     out = _clock_words(int(m["h"]), m.groupdict().get("m"), bool(ampm))
     if m.groupdict().get("s") and m["s"] != "00":
         out += f" and {_int_words(m['s'].lstrip('0') or '0')} seconds"
@@ -469,7 +480,9 @@ def _time(m: re.Match) -> str:
     return out
 
 
-_AMPM_DASH = re.compile(r"\b([AP]M) ?- ?(?=[a-z])")  # "9am-5pm" after both halves are read
+# Written "A-M", not "AM": espeak reads a clause-final "ten AM" as the word "am".
+_AMPM_WORDS = {"A": "A-M", "P": "P-M"}
+_AMPM_DASH = re.compile(r"\b([AP]-M) ?- ?(?=[a-z])")  # "9am-5pm" after both halves are read
 
 
 def _expand_times(text: str) -> str:
@@ -481,6 +494,11 @@ def _expand_times(text: str) -> str:
 # abbreviations, initialisms, roman numerals
 # --------------------------------------------------------------------------
 
+_OPERATOR_WORDS = {"*": " times ", "^": " to the power of ", "<": " less than ", ">": " greater than ",
+                   "<=": " less than or equal to ", ">=": " greater than or equal to "}
+# "x < 5", "<5 ms", "a >= 3": only before a number, so "<br>" or "->" stay symbols
+_COMPARISON = re.compile(r"(?<![<>=-])(<=|>=|<|>) ?(?=-?\.?\d)")
+_APPROX = re.compile(r"(?<![\w~])~ ?(?=[\d$£€¥₹.])")
 _ABBR = re.compile(
     r"(?<![\w.])(?P<a>" + "|".join(re.escape(a) for a in sorted(ABBREVIATIONS, key=len, reverse=True)) + r")"
     r"(?P<dot>\.)?(?![\w])"
@@ -488,7 +506,7 @@ _ABBR = re.compile(
 _PREV_TOKEN = re.compile(r"(\S+)\s+$")
 _NEXT_WORD = re.compile(r" (\w{1,30})")
 _INITIALISM = re.compile(r"(?<![\w.])((?:[A-Za-z]\.){2,8})(?![\w])")
-_INITIAL = re.compile(r"(?<![\w.])([A-Z])\.(?= [A-Z])")
+_INITIAL = re.compile(r"(?<![\w.-])([A-Z])\.(?= [A-Z])")
 _SPELL = re.compile(r"\b(?:" + "|".join(SPELL_OUT) + r")\b")
 _HASH_NUMBER = re.compile(r"#(?=\d)")
 _NUMBER_ABBR = re.compile(r"\b(No|no|Nos|nos)\. ?(?=\d)")
@@ -531,15 +549,16 @@ def _abbreviation(m: re.Match) -> str:
 
 def _initialism(m: re.Match) -> str:
     letters = m.group(1).replace(".", "").upper()
-    out = {"AM": "AM", "PM": "PM"}.get(letters, " ".join(letters))
+    out = {"AM": "A-M", "PM": "P-M"}.get(letters, " ".join(letters))
     s, end = m.string, m.end()
     return out + "." if end >= len(s.rstrip()) else out
 
 
 def _expand_abbreviations(text: str) -> str:
+    """Titles, street words, Latin shorthands, initialisms, "No. 5", "~", "<"."""
     # "~5 km", "<5 ms": said before the number, so done before units take it
     text = _APPROX.sub("about ", text)
-    text = _COMPARISON.sub(lambda m: _NUMERIC_OP_WORDS[m[1]], text)
+    text = _COMPARISON.sub(lambda m: _OPERATOR_WORDS[m[1]], text)
     text = _NUMBER_ABBR.sub(lambda m: "numbers " if m[1].lower() == "nos" else "number ", text)
     text = _HASH_NUMBER.sub("number ", text)
     text = _ABBR.sub(_abbreviation, text)
@@ -564,6 +583,8 @@ def _roman(m: re.Match) -> str:
     prev, rom = m["prev"], m["rom"]
     if len(rom) < 2:
         return m.group(0)
+    if rom in AMBIGUOUS_ROMAN and prev not in REGNAL_NAMES and prev not in ROMAN_CUES:
+        return m.group(0)
     n = _roman_value(rom)
     if prev in REGNAL_NAMES:
         return f"{prev} the {_ordinal_words(str(n))}"
@@ -585,6 +606,17 @@ _MONEY = re.compile(
     r"(?:/(?P<per>[A-Za-z]{1,12})\b)?"
 )
 _MONEY_SUFFIX = re.compile(rf"{_NB}(?P<neg>-)?(?P<a>{NUM}) ?(?P<cur>¢|€|USD|EUR|GBP|JPY|INR)(?![\w])")
+
+
+# "a $5 fee" reads "a five dollar fee": an article right before, a word right after
+_ARTICLE_BEFORE = re.compile(r"(?:^|\s)[Aa]n? $")
+_NOUN_NEXT = re.compile(r" [a-z]")
+
+
+def _attributive(m: re.Match) -> bool:
+    # look at 4 chars only: searching the whole prefix per match would be quadratic
+    before = m.string[max(0, m.start() - 4): m.start()]
+    return bool(_ARTICLE_BEFORE.search(before) and _NOUN_NEXT.match(m.string, m.end()))
 
 
 def _amount(num: str, cur: str) -> str:
@@ -612,6 +644,8 @@ def _money(m: re.Match) -> str:
         out = f"{_number_words(a)} to {_number_words(b)} {many}"
     elif b:
         out = f"{_amount(a, cur)} to {_amount(b, cur)}"
+    elif _attributive(m) and "." not in a:
+        out = f"{_number_words(a)} {CURRENCIES[cur][0]}"  # "a $5 fee" -> "a five dollar fee"
     else:
         out = _amount(a, cur)
     if m["per"]:
@@ -688,6 +722,8 @@ def _decade(m: re.Match) -> str:
     n = m["n"]
     if m["q"] and len(n) != 2:
         return m.group(0)
+    if n in ("100", "1000"):  # "the 100s" -> "hundreds", not "one hundreds"
+        return _plural(_int_words(n)[len("one "):])
     return _plural(_spoken_number(n))
 
 
@@ -702,11 +738,6 @@ def _expand_fractions_ordinals(text: str) -> str:
 # --------------------------------------------------------------------------
 
 _NUMERIC_OPS = re.compile(r"(?<=\d) ?([*^]) ?(?=-?\d)")
-# "x < 5", "<5 ms", "a >= 3": only before a number, so "<br>" or "->" stay symbols
-_COMPARISON = re.compile(r"(?<![<>=-])(<=|>=|<|>) ?(?=-?\.?\d)")
-_NUMERIC_OP_WORDS = {"*": " times ", "×": " by ", "^": " to the power of ", "<": " less than ",
-                     ">": " greater than ", "<=": " less than or equal to ", ">=": " greater than or equal to "}
-_APPROX = re.compile(r"(?<![\w~])~ ?(?=[\d$£€¥₹.])")
 _TIMES = re.compile(rf"{_NB}({NUM})x(?=$|[\s.,;:!?])")
 # "1920x1080", "12x8x4" (dimensions); "0x1F" is hex, not a product
 _BY = re.compile(r"(?<=\d)(?<!\b0) ?[x×] ?(?=\d)")
@@ -724,15 +755,17 @@ _LEFTOVER_DIGITS = re.compile(r"\d+")
 
 def _bare_number(m: re.Match) -> str:
     s, start, end = m.string, m.start(), m.end()
-    neg = m["neg"] and (start == 0 or s[start - 1] in " (\"'/[")
-    out = ("minus " if neg else (m["neg"] or "")) + _spoken_number(m["n"])
-    if start and s[start - 1].isalpha():
+    out = _spoken_number(m["n"])
+    if m["neg"]:
+        # a minus sign only after a space or bracket; "2-for-1", "COVID-19" keep the hyphen
+        out = ("minus " if start == 0 or s[start - 1] in " (\"'/[" else "-") + out
+    elif start and s[start - 1].isalpha():
         out = " " + out
     return out + " " if end < len(s) and s[end].isalpha() else out
 
 
 def _expand_numbers(text: str) -> str:
-    text = _NUMERIC_OPS.sub(lambda m: _NUMERIC_OP_WORDS[m[1]], text)
+    text = _NUMERIC_OPS.sub(lambda m: _OPERATOR_WORDS[m[1]], text)
     text = _TIMES.sub(lambda m: f"{_number_words(m[1])} times", text)
     text = _BY.sub(" by ", text)
     text = _RATIO.sub(r"\1 to \2", text)

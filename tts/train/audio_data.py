@@ -1,0 +1,93 @@
+"""Audio crops from the corpus for codec training.
+
+Training rows are every manifest row that is not held out
+(`tts.data.manifest.is_heldout`: crc32(id) % 50 == 0 is never trained on).
+A batch is B random crops, clips drawn in proportion to their duration, each
+crop read straight from its FLAC with a seek (no full decode). Clips shorter
+than a crop are zero-padded: silence is real data for a TTS codec.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..data.manifest import corpus_dir, is_heldout, read_manifest
+from ..errors import StatecastError, require
+
+HELDOUT_RULE = "zlib.crc32(id) % 50 == 0 is held out (tts.data.manifest.is_heldout)"
+
+
+@dataclass
+class Clip:
+    id: str
+    path: Path
+    frames: int  # samples
+    text: str = ""
+
+
+def load_clips(manifest: Path | str | None, sample_rate: int) -> tuple[list[Clip], list[Clip]]:
+    """-> (train clips, held-out clips), both sorted by id so runs are reproducible."""
+    rows = read_manifest(manifest)
+    path = Path(manifest) if manifest else corpus_dir()
+    root = path if path.is_dir() else path.parent
+    train, held = [], []
+    for r in sorted(rows, key=lambda r: r["id"]):
+        if int(r.get("sample_rate", sample_rate)) != sample_rate:
+            raise StatecastError(f"clip {r['id']} is {r['sample_rate']} Hz; the codec trains on {sample_rate} Hz")
+        clip = Clip(r["id"], root / r["audio"], int(round(float(r["duration"]) * sample_rate)), r.get("text", ""))
+        (held if is_heldout(r["id"]) else train).append(clip)
+    if not train:
+        raise StatecastError(f"no training clips in the manifest ({len(rows)} rows, all held out or none)")
+    return train, held
+
+
+def read_crop(path: Path, start: int, length: int) -> np.ndarray:
+    """Samples [start, start+length) of a mono file as float32, zero-padded past its end."""
+    sf = require("soundfile", "train")
+    data, _ = sf.read(str(path), start=start, frames=length, dtype="float32", always_2d=True)
+    out = np.zeros(length, dtype=np.float32)
+    out[: data.shape[0]] = data[:, 0]
+    return out
+
+
+class CropSampler(torch.utils.data.IterableDataset):
+    """Endless batches (B, crop) float32 of random crops with random gain.
+
+    Seeded by (seed, start_step, worker id), so a resumed run draws fresh
+    crops instead of replaying the ones it already saw.
+    """
+
+    def __init__(self, clips: list[Clip], crop: int, batch: int, seed: int, start_step: int = 0,
+                 gain_db: tuple[float, float] = (-6.0, 3.0)):
+        self.clips, self.crop, self.batch = clips, crop, batch
+        self.seed, self.start_step, self.gain_db = seed, start_step, gain_db
+        self.weights = [max(c.frames, 1) for c in clips]
+
+    def __iter__(self):
+        info = torch.utils.data.get_worker_info()
+        wid = info.id if info else 0
+        rng = random.Random(self.seed * 1_000_003 + self.start_step * 101 + wid)
+        while True:
+            picks = rng.choices(self.clips, weights=self.weights, k=self.batch)
+            crops = []
+            for c in picks:
+                start = rng.randint(0, max(c.frames - self.crop, 0))
+                x = read_crop(c.path, start, self.crop)
+                x *= 10 ** (rng.uniform(*self.gain_db) / 20)
+                peak = float(np.abs(x).max())
+                if peak > 0.99:  # gain must not clip: rescale instead
+                    x *= 0.99 / peak
+                crops.append(x)
+            yield torch.from_numpy(np.stack(crops))
+
+
+def fixed_eval_batch(clips: list[Clip], crop: int, count: int) -> torch.Tensor | None:
+    """(count, crop): the first `count` held-out clips, each from its start. Same every run."""
+    if not clips:
+        return None
+    return torch.from_numpy(np.stack([read_crop(c.path, 0, crop) for c in clips[:count]]))

@@ -1,0 +1,31 @@
+"""`statecast train TARGET ...`: one sub-subcommand per model to train.
+
+Each target module exposes `add_arguments(parser)` (light: no torch import)
+and `run(args) -> int`, like the top-level commands; adding the acoustic
+model is one more line in TARGETS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+
+# target -> (module, one-line help)
+TARGETS: dict[str, tuple[str, str]] = {
+    "codec": ("tts.train.codec_cli", "train, resume or export the streaming neural codec"),
+}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="train_target", metavar="TARGET")
+    for name, (module, help_text) in TARGETS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.set_defaults(_train_module=module)
+        importlib.import_module(module).add_arguments(p)
+
+
+def run(args) -> int:
+    if not getattr(args, "train_target", None):
+        print("statecast train: choose a target: " + ", ".join(TARGETS))
+        return 2
+    return int(importlib.import_module(args._train_module).run(args) or 0)

@@ -1,0 +1,331 @@
+"""Codec training recipe: `statecast train codec`.
+
+Loop: random 24 kHz crops -> codec forward (encoder, FSQ, decoder) ->
+log-mel L1 + multi-resolution STFT (+ optional hinge GAN and feature
+matching) -> AdamW with warmup and cosine decay. Every `ckpt_every` steps a
+checkpoint goes to `<cache>/train/codec/<run>/`; starting again with the same
+run name resumes from the newest one. A JSONL log of losses sits beside the
+checkpoints, and a progress bar shows the running loss and throughput
+(seconds of audio per second of compute).
+
+Crops carry a margin of R-1 hops on each side that is decoded but not scored:
+the first R-1 hops of a decoded stream lack the overlap of earlier windows,
+and the encoder's view of the last R-1 hops would otherwise end in padding.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from ..codec import Codec, CodecConfig
+from ..codec.weights import save_codec
+from ..errors import StatecastError
+from ..paths import cache_root, writable_dir
+from . import checkpoint as ckpt
+from .audio_data import HELDOUT_RULE, CropSampler, fixed_eval_batch, load_clips
+from .discriminator import MultiResolutionDiscriminator, discriminator_loss, generator_losses
+from .losses import MelLoss, MultiResolutionSTFTLoss
+from .runtime import autocast, configure, resolve_device
+
+
+@dataclass
+class CodecTrainConfig:
+    run: str = "default"
+    manifest: str | None = None  # None: <cache>/corpus/manifest.jsonl
+    device: str = "auto"
+    threads: int = 1
+    batch: int = 8
+    segment: float = 1.0  # scored seconds per crop (plus unscored margins)
+    lr: float = 5e-4
+    lr_min_ratio: float = 0.1
+    warmup: int = 200
+    max_steps: int = 20000
+    weight_decay: float = 0.01
+    grad_clip: float = 1.0
+    mel_weight: float = 1.0
+    stft_weight: float = 1.0
+    adv_weight: float = 0.0  # > 0 turns the discriminator on
+    fm_weight: float = 0.1
+    adv_start: int = 0
+    log_every: int = 10
+    eval_every: int = 250
+    ckpt_every: int = 250
+    keep: int = 3
+    eval_clips: int = 8
+    eval_seconds: float = 2.0
+    workers: int = 0
+    seed: int = 0
+    time_limit_min: float | None = None
+    progress: bool = True
+    model: dict = field(default_factory=dict)  # CodecConfig overrides for a fresh run
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "CodecTrainConfig":
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+
+def run_dir(run: str) -> Path:
+    return cache_root() / "train" / "codec" / run
+
+
+def lr_factor(step: int, warmup: int, max_steps: int, min_ratio: float) -> float:
+    """Linear warmup, then cosine from 1 down to min_ratio at max_steps."""
+    if step < warmup:
+        return (step + 1) / warmup
+    t = min(1.0, (step - warmup) / max(1, max_steps - warmup))
+    return min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * t))
+
+
+class CodeUsage:
+    """Running histogram of tokens per codebook -> perplexity (how many codes are really used)."""
+
+    def __init__(self, n_codebooks: int, size: int):
+        self.counts = torch.zeros(n_codebooks, size, dtype=torch.float64)
+
+    def add(self, tokens: torch.Tensor) -> None:
+        for k in range(tokens.shape[1]):
+            self.counts[k] += torch.bincount(tokens[:, k].reshape(-1).cpu(), minlength=self.counts.shape[1])
+
+    def perplexity(self) -> list[float]:
+        p = self.counts / self.counts.sum(1, keepdim=True).clamp_min(1)
+        ent = -(p * torch.log(p.clamp_min(1e-12))).sum(1)
+        self.counts.zero_()
+        return [round(float(v), 1) for v in torch.exp(ent)]
+
+
+class CodecTrainer:
+    """Holds model, optimisers and data for one run; `train()` runs to max_steps or the time limit."""
+
+    def __init__(self, cfg: CodecTrainConfig, resume_from: Path | None = None, restart: bool = False):
+        self.cfg = cfg
+        self.device = resolve_device(cfg.device)
+        configure(self.device, cfg.threads)
+        self.dir = writable_dir(run_dir(cfg.run), "checkpoint directory")
+        self.log_path = self.dir / "log.jsonl"
+        resume = resume_from or (None if restart else ckpt.latest_checkpoint(self.dir))
+        payload = ckpt.load_checkpoint(resume) if resume else None
+
+        if payload:
+            self.codec_cfg = CodecConfig.from_dict(payload["codec_config"])
+            if cfg.model and any(getattr(self.codec_cfg, k, None) != v for k, v in cfg.model.items()):
+                print(f"note: resuming {resume.name}; model overrides {cfg.model} ignored "
+                      "(the checkpoint's config wins; use --restart for a new model)")
+        else:
+            self.codec_cfg = CodecConfig(**{**cfg.model, "extra": {"heldout": HELDOUT_RULE}})
+        torch.manual_seed(cfg.seed)
+        self.model = Codec(self.codec_cfg).to(self.device)
+        self.opt = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, betas=(0.8, 0.99),
+                                     weight_decay=cfg.weight_decay)
+        self.disc = self.opt_d = None
+        if cfg.adv_weight > 0:
+            self.disc = MultiResolutionDiscriminator().to(self.device)
+            self.opt_d = torch.optim.AdamW(self.disc.parameters(), lr=cfg.lr, betas=(0.8, 0.99),
+                                           weight_decay=cfg.weight_decay)
+        self.mel_loss = MelLoss(self.codec_cfg.sample_rate).to(self.device)
+        self.stft_loss = MultiResolutionSTFTLoss()
+        self.step = 0
+        self.stats = {"audio_seconds": 0.0, "compute_seconds": 0.0}
+        if payload:
+            self._restore(payload)
+            print(f"resumed {self.dir.name} at step {self.step} from {resume}")
+
+        H = self.codec_cfg.hop
+        self.margin = (self.codec_cfg.overlap_frames - 1) * H
+        self.segment = int(round(cfg.segment * self.codec_cfg.frame_rate)) * H
+        self.crop = self.segment + 2 * self.margin
+        self.train_clips, self.held_clips = load_clips(cfg.manifest, self.codec_cfg.sample_rate)
+        eval_len = int(round(cfg.eval_seconds * self.codec_cfg.frame_rate)) * H + 2 * self.margin
+        self.eval_batch = fixed_eval_batch(self.held_clips, eval_len, cfg.eval_clips)
+
+    # ---- state ---------------------------------------------------------------
+    def _restore(self, p: dict) -> None:
+        self.model.load_state_dict(p["model"])
+        self.opt.load_state_dict(p["opt"])
+        if self.disc is not None and p.get("disc"):
+            self.disc.load_state_dict(p["disc"])
+            self.opt_d.load_state_dict(p["opt_d"])
+        self.step = int(p["step"])
+        self.stats = dict(p.get("stats", self.stats))
+        ckpt.set_rng_state(p["rng"])
+
+    def save(self) -> Path:
+        payload = {
+            "kind": "statecast-codec-train", "step": self.step,
+            "codec_config": self.codec_cfg.to_dict(), "train_config": dataclasses.asdict(self.cfg),
+            "model": self.model.state_dict(), "opt": self.opt.state_dict(),
+            "disc": self.disc.state_dict() if self.disc is not None else None,
+            "opt_d": self.opt_d.state_dict() if self.opt_d is not None else None,
+            "rng": ckpt.rng_state(), "stats": self.stats,
+        }
+        return ckpt.save_checkpoint(self.dir, self.step, payload, self.cfg.keep)
+
+    def log(self, record: dict) -> None:
+        with open(self.log_path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(record) + "\n")
+
+    # ---- one step ------------------------------------------------------------
+    def _recon(self, x: torch.Tensor):
+        """x (B, crop) -> (loss parts dict, scored prediction, scored target, tokens)."""
+        with autocast(self.device):
+            pcm_hat, tokens = self.model(x)
+        lo, hi = self.margin, x.shape[1] - self.margin
+        y_hat, y = pcm_hat[:, lo:hi], x[:, lo:hi]
+        parts = {"mel": self.mel_loss(y_hat, y), "stft": self.stft_loss(y_hat, y)}
+        return parts, y_hat, y, tokens
+
+    def train_step(self, x: torch.Tensor) -> tuple[dict, torch.Tensor]:
+        cfg = self.cfg
+        for g in self.opt.param_groups:
+            g["lr"] = cfg.lr * lr_factor(self.step, cfg.warmup, cfg.max_steps, cfg.lr_min_ratio)
+        self.model.train()
+        parts, y_hat, y, tokens = self._recon(x)
+        loss = cfg.mel_weight * parts["mel"] + cfg.stft_weight * parts["stft"]
+        if self.disc is not None and self.step >= cfg.adv_start:
+            for g in self.opt_d.param_groups:
+                g["lr"] = self.opt.param_groups[0]["lr"]
+            with autocast(self.device):
+                d_loss = discriminator_loss(self.disc(y), self.disc(y_hat.detach()))
+            self.opt_d.zero_grad(set_to_none=True)
+            d_loss.backward()
+            self.opt_d.step()
+            with autocast(self.device):
+                adv, fm = generator_losses(self.disc(y), self.disc(y_hat))
+            parts.update(disc=d_loss.detach(), adv=adv, fm=fm)
+            loss = loss + cfg.adv_weight * adv + cfg.fm_weight * fm
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        gnorm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
+        self.opt.step()
+        self.step += 1
+        out = {k: float(v.detach()) for k, v in parts.items()}
+        out.update(loss=float(loss.detach()), grad_norm=float(gnorm), lr=self.opt.param_groups[0]["lr"])
+        return out, tokens.detach()
+
+    @torch.no_grad()
+    def evaluate(self) -> dict:
+        if self.eval_batch is None:
+            return {}
+        self.model.eval()
+        parts, *_ = self._recon(self.eval_batch.to(self.device))
+        return {f"val_{k}": round(float(v), 5) for k, v in parts.items()}
+
+    # ---- the loop ------------------------------------------------------------
+    def train(self) -> dict:
+        cfg = self.cfg
+        sampler = CropSampler(self.train_clips, self.crop, cfg.batch, cfg.seed, self.step)
+        loader = torch.utils.data.DataLoader(sampler, batch_size=None, num_workers=cfg.workers)
+        batches = iter(loader)
+        sr = self.codec_cfg.sample_rate
+        usage = CodeUsage(self.codec_cfg.n_codebooks, self.codec_cfg.codebook_size)
+        bar = None
+        if cfg.progress:
+            from tqdm import tqdm
+
+            bar = tqdm(total=cfg.max_steps, initial=self.step, desc=f"codec {cfg.run}", unit="step",
+                       dynamic_ncols=True)
+        t_start = time.monotonic()
+        window = {"audio": 0.0, "time": 0.0, "n": 0, "sums": {}}
+        last = {}
+        print(f"codec {self.codec_cfg.describe()} | params {self.model.parameter_counts()} | "
+              f"{len(self.train_clips)} train / {len(self.held_clips)} held-out clips | device {self.device}")
+        try:
+            while self.step < cfg.max_steps:
+                if cfg.time_limit_min and time.monotonic() - t_start > cfg.time_limit_min * 60:
+                    print(f"time limit of {cfg.time_limit_min} min reached at step {self.step}")
+                    break
+                t0 = time.perf_counter()
+                x = next(batches).to(self.device, non_blocking=True)
+                parts, tokens = self.train_step(x)
+                if self.device.type == "cuda":
+                    torch.cuda.synchronize()
+                dt = time.perf_counter() - t0
+                audio = x.numel() / sr
+                self.stats["audio_seconds"] += audio
+                self.stats["compute_seconds"] += dt
+                usage.add(tokens)
+                window["audio"] += audio
+                window["time"] += dt
+                window["n"] += 1
+                for k, v in parts.items():
+                    window["sums"][k] = window["sums"].get(k, 0.0) + v
+                if bar is not None:
+                    bar.update(1)
+                if self.step % cfg.log_every == 0 or self.step == cfg.max_steps:
+                    n = window["n"]
+                    rec = {"step": self.step, **{k: round(v / n, 5) for k, v in window["sums"].items()},
+                           "lr": parts["lr"], "sec_per_step": round(window["time"] / n, 4),
+                           "audio_s_per_s": round(window["audio"] / window["time"], 3),
+                           "code_perplexity": usage.perplexity()}
+                    self.log(rec)
+                    last = rec
+                    if bar is not None:
+                        bar.set_postfix(loss=f"{rec['loss']:.3f}", mel=f"{rec['mel']:.3f}",
+                                        audio_x=f"{rec['audio_s_per_s']:.2f}")
+                    window = {"audio": 0.0, "time": 0.0, "n": 0, "sums": {}}
+                if self.step % cfg.eval_every == 0:
+                    val = self.evaluate()
+                    if val:
+                        self.log({"step": self.step, **{k: round(v, 5) for k, v in val.items()}})
+                        last.update(val)
+                if self.step % cfg.ckpt_every == 0:
+                    self.save()
+        except KeyboardInterrupt:
+            self.save()
+            raise
+        finally:
+            if bar is not None:
+                bar.close()
+        last.update(self.evaluate())
+        path = self.save()
+        s = self.stats
+        summary = {"step": self.step, "checkpoint": str(path), **last,
+                   "total_audio_s_per_compute_s": round(s["audio_seconds"] / max(s["compute_seconds"], 1e-9), 3)}
+        self.log({"summary": summary})
+        return summary
+
+
+def export_checkpoint(checkpoint_path: Path, out_dir: Path) -> Path:
+    """Write the codec of a training checkpoint as safetensors + config.json."""
+    p = ckpt.load_checkpoint(checkpoint_path)
+    if p.get("kind") != "statecast-codec-train":
+        raise StatecastError(f"{checkpoint_path} is not a codec training checkpoint")
+    codec = Codec(CodecConfig.from_dict(p["codec_config"]))
+    codec.load_state_dict(p["model"])
+    tc = p.get("train_config", {})
+    meta = {"step": p["step"], "run": tc.get("run"), "heldout": HELDOUT_RULE,
+            "trained_audio_hours": round(p.get("stats", {}).get("audio_seconds", 0.0) / 3600, 3),
+            "losses": {"mel_weight": tc.get("mel_weight"), "stft_weight": tc.get("stft_weight"),
+                       "adv_weight": tc.get("adv_weight")},
+            "source_checkpoint": Path(checkpoint_path).name}
+    return save_codec(codec, out_dir, meta)
+
+
+def resynthesize(codec: Codec, clips, out_dir: Path, count: int) -> Path:
+    """Encode + decode `count` held-out clips; write <id>.orig.wav, <id>.codec.wav and resynth.jsonl."""
+    import soundfile as sf
+
+    from .audio_data import read_crop
+
+    out_dir = writable_dir(out_dir, "resynthesis directory")
+    sr = codec.cfg.sample_rate
+    mel = MelLoss(sr)
+    index = out_dir / "resynth.jsonl"
+    with open(index, "w", encoding="utf-8") as f:
+        for clip in clips[:count]:
+            x = torch.from_numpy(read_crop(clip.path, 0, clip.frames))
+            y = codec.decode(codec.encode(x, sr))[: clip.frames]
+            sf.write(out_dir / f"{clip.id}.orig.wav", x.numpy(), sr)
+            sf.write(out_dir / f"{clip.id}.codec.wav", y.clamp(-1, 1).cpu().numpy(), sr)
+            with torch.no_grad():
+                d = float(mel(y[None].cpu(), x[None]))
+            f.write(json.dumps({"id": clip.id, "text": clip.text, "orig": f"{clip.id}.orig.wav",
+                                "codec": f"{clip.id}.codec.wav", "mel_l1": round(d, 4)}) + "\n")
+    return index

@@ -1,0 +1,101 @@
+"""Arguments of `statecast train codec` (kept free of torch so --help is instant).
+
+    statecast train codec [--run NAME] [--max-steps N] [--device auto|cpu|cuda] ...
+    statecast train codec --export voices/codec [--run NAME | --checkpoint PATH]
+    statecast train codec --resynth OUT_DIR [--count 20] [--run NAME | --checkpoint PATH]
+
+Training resumes from the newest checkpoint of --run unless --restart.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from ..errors import StatecastError
+
+
+def _model_override(text: str) -> tuple[str, object]:
+    if "=" not in text:
+        raise argparse.ArgumentTypeError(f"expected key=value, got '{text}'")
+    key, value = text.split("=", 1)
+    try:
+        return key.strip(), json.loads(value)
+    except json.JSONDecodeError:
+        return key.strip(), value
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("run")
+    g.add_argument("--run", default="default", help="run name: checkpoints in <cache>/train/codec/RUN")
+    g.add_argument("--restart", action="store_true", help="ignore existing checkpoints of this run")
+    g.add_argument("--checkpoint", help="resume from / export this checkpoint file instead of the run's newest")
+    g.add_argument("--manifest", help="corpus manifest (default <cache>/corpus/manifest.jsonl)")
+    g.add_argument("--device", default="auto", help="auto (cuda if present), cpu, cuda[:N]; bf16 autocast on GPU")
+    g.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
+    g.add_argument("--workers", type=int, default=0, help="data-loading worker processes")
+    g.add_argument("--max-steps", type=int, default=20000)
+    g.add_argument("--time-limit", type=float, help="stop (and checkpoint) after this many minutes")
+    g.add_argument("--no-progress", action="store_true", help="no progress bar (logs still written)")
+    g.add_argument("--log-every", type=int, default=10)
+    g.add_argument("--eval-every", type=int, default=250)
+    g.add_argument("--ckpt-every", type=int, default=250)
+    g.add_argument("--seed", type=int, default=0)
+    g = p.add_argument_group("optimisation")
+    g.add_argument("--batch", type=int, default=8)
+    g.add_argument("--segment", type=float, default=1.0, help="scored seconds per crop")
+    g.add_argument("--lr", type=float, default=5e-4)
+    g.add_argument("--warmup", type=int, default=200)
+    g.add_argument("--mel-weight", type=float, default=1.0)
+    g.add_argument("--stft-weight", type=float, default=1.0)
+    g.add_argument("--adv-weight", type=float, default=0.0,
+                   help="> 0 turns on the spectrogram discriminator (GPU runs; try 0.05)")
+    g.add_argument("--fm-weight", type=float, default=0.1, help="feature matching, with --adv-weight")
+    g.add_argument("--adv-start", type=int, default=0, help="step at which adversarial losses start")
+    g.add_argument("--model", action="append", type=_model_override, default=[], metavar="KEY=VALUE",
+                   help="CodecConfig override for a new run, e.g. --model dec_dim=192 --model levels=[8,5,5,5]")
+    g = p.add_argument_group("after training")
+    g.add_argument("--export", metavar="DIR", help="write model.safetensors + config.json to DIR and exit")
+    g.add_argument("--resynth", metavar="DIR", help="encode+decode held-out clips into DIR and exit")
+    g.add_argument("--count", type=int, default=20, help="clips for --resynth")
+
+
+def run(args) -> int:
+    from pathlib import Path
+
+    from . import checkpoint as ckpt
+    from .codec import CodecTrainConfig, CodecTrainer, export_checkpoint, resynthesize, run_dir
+
+    if args.export or args.resynth:
+        path = Path(args.checkpoint) if args.checkpoint else ckpt.latest_checkpoint(run_dir(args.run))
+        if path is None:
+            raise StatecastError(f"run '{args.run}' has no checkpoint yet ({run_dir(args.run)})")
+        if args.export:
+            out = export_checkpoint(path, Path(args.export))
+            print(f"exported {path.name} -> {out}/model.safetensors + config.json")
+        if args.resynth:
+            from ..codec import load_codec
+            from .audio_data import load_clips
+
+            tmp = Path(args.resynth) / "_model"
+            export_checkpoint(path, tmp)
+            codec = load_codec(tmp)
+            _, held = load_clips(args.manifest, codec.cfg.sample_rate)
+            index = resynthesize(codec, held, Path(args.resynth), args.count)
+            print(f"resynthesised {min(args.count, len(held))} held-out clips -> {index}")
+        return 0
+
+    cfg = CodecTrainConfig(
+        run=args.run, manifest=args.manifest, device=args.device, threads=args.threads,
+        batch=args.batch, segment=args.segment, lr=args.lr, warmup=args.warmup,
+        max_steps=args.max_steps, mel_weight=args.mel_weight, stft_weight=args.stft_weight,
+        adv_weight=args.adv_weight, fm_weight=args.fm_weight, adv_start=args.adv_start,
+        log_every=args.log_every, eval_every=args.eval_every, ckpt_every=args.ckpt_every,
+        workers=args.workers, seed=args.seed, time_limit_min=args.time_limit,
+        progress=not args.no_progress, model=dict(args.model),
+    )
+    trainer = CodecTrainer(cfg, resume_from=Path(args.checkpoint) if args.checkpoint else None,
+                           restart=args.restart)
+    summary = trainer.train()
+    print(json.dumps(summary, indent=2))
+    return 0
