@@ -146,3 +146,26 @@ def test_cli_parses_and_reports_missing_run(corpus):
     assert args.model == [("dec_dim", 64)]
     with pytest.raises(StatecastError, match="run 'nope' has no checkpoint"):
         cli.run(args)
+
+
+def test_tokenize_corpus_writes_resumable_token_cache(corpus, tmp_path):
+    from tts.codec import Codec, tiny_config
+    from tts.train.codec_tokens import token_dir, tokenize_corpus
+
+    torch.manual_seed(0)
+    codec = Codec(tiny_config()).eval()
+    out = token_dir("tiny")
+    counts = tokenize_corpus(codec, out, corpus, source="test", progress=False)
+    rows = [json.loads(line) for line in open(corpus)]
+    assert counts == {"written": len(rows), "skipped": 0, "total": len(rows)}
+    row = rows[0]
+    tokens = np.load(out / f"{row['id']}.npy")
+    audio, _ = sf.read(str(tmp_path / "corpus" / row["audio"]), dtype="float32")
+    assert tokens.dtype == np.int16
+    assert tokens.shape == (codec.cfg.n_codebooks, -(-audio.size // codec.cfg.hop))
+    assert np.array_equal(tokens, codec.encode(audio, SR).numpy())
+    assert tokenize_corpus(codec, out, corpus, progress=False)["skipped"] == len(rows)
+    torch.manual_seed(1)
+    other = Codec(tiny_config()).eval()
+    with pytest.raises(StatecastError, match="tokens of another codec"):
+        tokenize_corpus(other, out, corpus, progress=False)

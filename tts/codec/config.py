@@ -92,6 +92,15 @@ class CodecConfig:
         """Future frames the decoder needs before it can emit a frame's audio."""
         return 0
 
+    @property
+    def frame_center_offset(self) -> int:
+        """Frame t's tokens describe audio centred on sample t*hop + this (n_fft / 2).
+
+        An acoustic model aligned on phoneme times should give frame t the
+        phoneme sounding at that sample (istft.py explains the placement).
+        """
+        return self.n_fft // 2
+
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
         d["levels"] = list(self.levels)
@@ -118,6 +127,7 @@ class CodecConfig:
             "bitrate_bps": round(self.bitrate, 1),
             "lookahead_frames": self.lookahead_frames,
             "synthesis_window_samples": self.n_fft,
+            "frame_center_offset_samples": self.frame_center_offset,
         }
 
 

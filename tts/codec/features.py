@@ -69,5 +69,7 @@ class LogMel(torch.nn.Module):
         self.register_buffer("fb", mel_filterbank(sample_rate, n_fft, n_mels), persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        mag = stft_magnitude(x, self.n_fft, self.hop, self.win)
-        return torch.log(torch.clamp(mag @ self.fb.T, min=1e-5))
+        # float32 even under bf16 autocast: log of small mel energies needs the mantissa
+        with torch.autocast(device_type=x.device.type, enabled=False):
+            mag = stft_magnitude(x.float(), self.n_fft, self.hop, self.win)
+            return torch.log(torch.clamp(mag @ self.fb.T, min=1e-5))

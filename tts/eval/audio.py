@@ -39,24 +39,3 @@ def to_16k(audio: np.ndarray, sample_rate: int) -> np.ndarray:
     g = gcd(ASR_RATE, int(sample_rate))
     out = signal.resample_poly(audio, ASR_RATE // g, int(sample_rate) // g)
     return np.clip(out.astype(np.float32), -1.0, 1.0)
-
-
-def join_with_silence(clips: list[np.ndarray], gap_s: float, rate: int = ASR_RATE) -> tuple[np.ndarray, list[tuple[float, float]]]:
-    """Concatenate (T_i,) clips with ``gap_s`` of silence between them.
-
-    Returns the joined (sum T_i + gaps,) audio and each clip's (start_s, end_s)
-    in the joined timeline, which is what maps ASR word timestamps back to clips.
-    """
-    gap = np.zeros(int(round(gap_s * rate)), dtype=np.float32)
-    parts: list[np.ndarray] = []
-    spans: list[tuple[float, float]] = []
-    t = 0
-    for k, clip in enumerate(clips):
-        if k:
-            parts.append(gap)
-            t += len(gap)
-        parts.append(clip.astype(np.float32, copy=False))
-        spans.append((t / rate, (t + len(clip)) / rate))
-        t += len(clip)
-    joined = np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
-    return joined, spans

@@ -28,8 +28,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="Whisper model for WER (default: base)")
     p.add_argument("--asr-threads", type=int, default=1, metavar="N",
                    help="CTranslate2 threads; fixed so runs repeat (default: 1)")
-    p.add_argument("--asr-per-utterance", action="store_true",
-                   help="one Whisper call per sentence instead of packing sentences with silence between them")
     p.add_argument("--pocketsphinx", action="store_true", help="also score WER with pocketsphinx")
     p.add_argument("--no-dnsmos", action="store_true", help="skip DNSMOS")
     p.add_argument("--save-audio", type=Path, default=None, metavar="DIR", help="write every clip as a WAV under DIR")
@@ -54,10 +52,7 @@ def build_scorers(args: argparse.Namespace):
 
         if args.asr_threads < 1:
             raise StatecastError(f"--asr-threads must be at least 1, got {args.asr_threads}")
-        cfg = WhisperConfig(model=args.asr, cpu_threads=args.asr_threads)
-        if args.asr_per_utterance:
-            cfg.pack_seconds = 0.0
-        whisper = WhisperASR(cfg)
+        whisper = WhisperASR(WhisperConfig(model=args.asr, cpu_threads=args.asr_threads))
     if args.pocketsphinx:
         from .asr import SphinxASR
 

@@ -286,19 +286,29 @@ class CodecTrainer:
         last.update(self.evaluate())
         path = self.save()
         s = self.stats
-        summary = {"step": self.step, "checkpoint": str(path), **last,
+        summary = {**last, "step": self.step, "checkpoint": str(path),
                    "total_audio_s_per_compute_s": round(s["audio_seconds"] / max(s["compute_seconds"], 1e-9), 3)}
         self.log({"summary": summary})
         return summary
 
 
-def export_checkpoint(checkpoint_path: Path, out_dir: Path) -> Path:
-    """Write the codec of a training checkpoint as safetensors + config.json."""
+def _load_train_checkpoint(checkpoint_path: Path) -> tuple[Codec, dict]:
     p = ckpt.load_checkpoint(checkpoint_path)
     if p.get("kind") != "statecast-codec-train":
         raise StatecastError(f"{checkpoint_path} is not a codec training checkpoint")
     codec = Codec(CodecConfig.from_dict(p["codec_config"]))
     codec.load_state_dict(p["model"])
+    return codec.eval(), p
+
+
+def codec_from_checkpoint(checkpoint_path: Path) -> Codec:
+    """The codec of a training checkpoint, in eval mode on the CPU."""
+    return _load_train_checkpoint(checkpoint_path)[0]
+
+
+def export_checkpoint(checkpoint_path: Path, out_dir: Path) -> Path:
+    """Write the codec of a training checkpoint as safetensors + config.json."""
+    codec, p = _load_train_checkpoint(checkpoint_path)
     tc = p.get("train_config", {})
     meta = {"step": p["step"], "run": tc.get("run"), "heldout": HELDOUT_RULE,
             "trained_audio_hours": round(p.get("stats", {}).get("audio_seconds", 0.0) / 3600, 3),

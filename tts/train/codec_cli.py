@@ -2,7 +2,8 @@
 
     statecast train codec [--run NAME] [--max-steps N] [--device auto|cpu|cuda] ...
     statecast train codec --export voices/codec [--run NAME | --checkpoint PATH]
-    statecast train codec --resynth OUT_DIR [--count 20] [--run NAME | --checkpoint PATH]
+    statecast train codec --resynth OUT_DIR [--count 20] [--weights DIR | --run NAME | --checkpoint PATH]
+    statecast train codec --tokenize [--codec-id ID] [--weights DIR | --run NAME | --checkpoint PATH]
 
 Training resumes from the newest checkpoint of --run unless --restart.
 """
@@ -58,31 +59,58 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--export", metavar="DIR", help="write model.safetensors + config.json to DIR and exit")
     g.add_argument("--resynth", metavar="DIR", help="encode+decode held-out clips into DIR and exit")
     g.add_argument("--count", type=int, default=20, help="clips for --resynth")
+    g.add_argument("--tokenize", action="store_true",
+                   help="encode the whole corpus into <cache>/tokens/CODEC_ID/<clip id>.npy and exit")
+    g.add_argument("--codec-id", help="token cache name for --tokenize (default: the run name)")
+    g.add_argument("--weights", metavar="DIR", help="--resynth / --tokenize with an exported codec (e.g. voices/codec) instead of a checkpoint")
 
 
 def run(args) -> int:
     from pathlib import Path
 
     from . import checkpoint as ckpt
-    from .codec import CodecTrainConfig, CodecTrainer, export_checkpoint, resynthesize, run_dir
+    from .codec import (CodecTrainConfig, CodecTrainer, codec_from_checkpoint, export_checkpoint, resynthesize,
+                        run_dir)
 
-    if args.export or args.resynth:
+    import torch
+
+    # Export / resynthesis / tokenising run on the CPU too: same thread rule as training
+    # (two threads on a busy two-core box were 30x slower than one, measured).
+    torch.set_num_threads(max(1, args.threads))
+
+    def checkpoint_path() -> Path:
         path = Path(args.checkpoint) if args.checkpoint else ckpt.latest_checkpoint(run_dir(args.run))
         if path is None:
             raise StatecastError(f"run '{args.run}' has no checkpoint yet ({run_dir(args.run)})")
-        if args.export:
-            out = export_checkpoint(path, Path(args.export))
-            print(f"exported {path.name} -> {out}/model.safetensors + config.json")
-        if args.resynth:
-            from ..codec import load_codec
-            from .audio_data import load_clips
+        return path
 
-            tmp = Path(args.resynth) / "_model"
-            export_checkpoint(path, tmp)
-            codec = load_codec(tmp)
-            _, held = load_clips(args.manifest, codec.cfg.sample_rate)
-            index = resynthesize(codec, held, Path(args.resynth), args.count)
-            print(f"resynthesised {min(args.count, len(held))} held-out clips -> {index}")
+    def codec_and_source():
+        if args.weights:
+            from ..codec import load_codec
+
+            return load_codec(args.weights), str(args.weights)
+        path = checkpoint_path()
+        return codec_from_checkpoint(path), str(path)
+
+    if args.export:
+        path = checkpoint_path()
+        out = export_checkpoint(path, Path(args.export))
+        print(f"exported {path.name} -> {out}/model.safetensors + config.json")
+    if args.resynth:
+        from .audio_data import load_clips
+
+        codec, _ = codec_and_source()
+        _, held = load_clips(args.manifest, codec.cfg.sample_rate)
+        index = resynthesize(codec, held, Path(args.resynth), args.count)
+        print(f"resynthesised {min(args.count, len(held))} held-out clips -> {index}")
+    if args.tokenize:
+        from .codec_tokens import token_dir, tokenize_corpus
+
+        codec, source = codec_and_source()
+        out = token_dir(args.codec_id or args.run)
+        counts = tokenize_corpus(codec, out, args.manifest, source, progress=not args.no_progress)
+        print(f"tokens -> {out}: {counts['written']} written, {counts['skipped']} already there")
+    if args.export or args.resynth or args.tokenize:
         return 0
 
     cfg = CodecTrainConfig(

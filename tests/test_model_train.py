@@ -1,0 +1,127 @@
+"""Acoustic training data and recipe: token cache alignment, bucketing, resumable training, export."""
+
+import argparse
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from tts.errors import StatecastError
+from tts.model import tiny_config
+from tts.model.data import (BatchSchedule, bucket_batches, example_from_row, load_examples,
+                            write_synthetic_corpus)
+
+torch.set_num_threads(1)
+TINY = {"d_text": 32, "text_conv_blocks": 1, "dur_channels": 32, "d_model": 32, "n_layers": 2,
+        "head_dim": 16, "d_state": 8}
+
+
+def kokoro_row(duration=1.0, speaker="joe"):
+    return {"id": "clip1", "speaker": speaker, "phonemes": "həlˈoʊ", "durations": [0.05, 0.1, 0.05, 0.025, 0.1, 0.1],
+            "lead": 0.3, "trail": 0.275, "duration": duration}
+
+
+def test_example_lines_up_with_tokens():
+    cfg = tiny_config()
+    for T in (40, 41, 42, 38):  # within two frames of the clip's 40
+        ex = example_from_row(kokoro_row(), np.zeros((2, T), dtype=np.int16), cfg)
+        assert ex.frames.sum() == T and len(ex.frames) == len(ex.units) == 8
+        assert ex.units[0] == ex.units[-1] == 0 and ex.voice == cfg.voices.index("joe")
+
+
+@pytest.mark.parametrize("tokens, pattern", [
+    (np.zeros((2, 46), dtype=np.int16), "46 token frames but its duration says 40"),
+    (np.zeros((3, 40), dtype=np.int16), "expected \\(2, T\\)"),
+    (np.full((2, 40), 1000, dtype=np.int16), "tokens outside"),
+])
+def test_example_rejects_tokens_that_do_not_fit(tokens, pattern):
+    with pytest.raises(StatecastError, match=pattern):
+        example_from_row(kokoro_row(), tokens, tiny_config())
+
+
+def test_bucketing_respects_budget_and_covers_everything(tmp_path):
+    cfg = tiny_config()
+    manifest, tokens = write_synthetic_corpus(tmp_path, 60, cfg, frames_range=(20, 200))
+    train, held, counts = load_examples(cfg, manifest, tokens)
+    assert counts["train"] + counts["heldout"] == 60
+    batches = bucket_batches(train, 600)
+    assert sorted(i for b in batches for i in b) == list(range(len(train)))
+    for b in batches:
+        assert len(b) == 1 or len(b) * max(train[i].n_frames for i in b) <= 600
+    a, b = BatchSchedule(train, 600, seed=3), BatchSchedule(train, 600, seed=3)
+    for step in (0, 5, len(a) + 2, 7):  # a resumed schedule replays the same batches, any order of asks
+        assert torch.equal(a.batch(step)["tokens"], b.batch(step)["tokens"])
+
+
+def test_missing_tokens_is_a_clear_error(tmp_path):
+    cfg = tiny_config()
+    manifest, _ = write_synthetic_corpus(tmp_path, 3, cfg)
+    with pytest.raises(StatecastError, match="no training clips: 3 manifest rows, 3 without tokens"):
+        load_examples(cfg, manifest, tmp_path / "elsewhere")
+
+
+def train_args(tmp_path, *extra):
+    from tts.train import acoustic
+
+    p = argparse.ArgumentParser()
+    acoustic.add_arguments(p)
+    model = [a for k, v in TINY.items() for a in ("--model", f"{k}={v}")]
+    return acoustic, p.parse_args(["--synthetic", str(tmp_path / "synth"), "--synthetic-clips", "100",
+                                   "--max-frames", "800", "--no-progress", "--lr", "3e-3", "--warmup", "5",
+                                   "--eval-every", "1000", "--ckpt-every", "1000", *model, *extra])
+
+
+def final_params(run_name):
+    from tts.model.training import run_dir
+    from tts.train import checkpoint as ckpt
+
+    return ckpt.load_checkpoint(ckpt.latest_checkpoint(run_dir(run_name)))
+
+
+def test_recipe_trains_resumes_and_exports(tmp_path, monkeypatch):
+    monkeypatch.setenv("STATECAST_CACHE", str(tmp_path / "cache"))
+    from tts.model.weights import load_acoustic
+
+    acoustic, args = train_args(tmp_path, "--run", "straight", "--max-steps", "16")
+    assert acoustic.run(args) == 0
+    log = [json.loads(line) for line in open(tmp_path / "cache/train/acoustic/straight/log.jsonl")]
+    steps = [r for r in log if "tokens" in r and "summary" not in r]
+    assert steps[-1]["tokens"] < steps[0]["tokens"]  # it learns the synthetic phoneme -> token map
+    assert log[-1]["summary"]["train_frames_per_s"] > 0 and "val_tokens" in log[-1]["summary"]
+
+    # Same run in two halves: stop at 8, then resume to 16. Must land on the same weights.
+    _, args = train_args(tmp_path, "--run", "halves", "--max-steps", "16", "--stop-at", "8")
+    acoustic.run(args)
+    _, args = train_args(tmp_path, "--run", "halves", "--max-steps", "16")
+    acoustic.run(args)
+    a, b = final_params("straight"), final_params("halves")
+    assert a["step"] == b["step"] == 16
+    for k in a["model"]:
+        assert torch.allclose(a["model"][k], b["model"][k], atol=1e-6), k
+
+    _, args = train_args(tmp_path, "--run", "straight", "--export", str(tmp_path / "voice"))
+    assert acoustic.run(args) == 0
+    model = load_acoustic(tmp_path / "voice")
+    assert model.cfg.d_model == 32 and model.cfg.voices[-1] == "joe"
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, a["model"][k].float()), k
+
+
+def test_recipe_errors_are_clear(tmp_path, monkeypatch):
+    monkeypatch.setenv("STATECAST_CACHE", str(tmp_path / "cache"))
+    acoustic, args = train_args(tmp_path, "--export", str(tmp_path / "out"), "--run", "never")
+    with pytest.raises(StatecastError, match="has no checkpoint yet"):
+        acoustic.run(args)
+    acoustic, args = train_args(tmp_path, "--model", "bogus=1", "--max-steps", "1")
+    with pytest.raises(StatecastError, match="unknown acoustic config keys: bogus"):
+        acoustic.run(args)
+
+
+def test_cli_module_is_light():
+    import subprocess
+    import sys
+
+    code = "import sys, tts.train.acoustic; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -1,0 +1,251 @@
+"""The acoustic model's training loop (driven by ``statecast train acoustic``, tts/train/acoustic.py).
+
+Loop: bucketed teacher-forced batches (``data.py``) -> token cross-entropy
+per FSQ digit + duration MSE on log(1 + frames) -> AdamW with linear warmup
+and cosine decay, gradient clipping, bf16 autocast on CUDA (fp32 on CPU).
+Checkpoints (model, optimiser, step, RNG) go to
+``<cache>/train/acoustic/<run>/`` every ``ckpt_every`` steps and on Ctrl-C;
+starting the same run again resumes from the newest. A JSONL log of losses,
+held-out losses and throughput (training frames per second) sits beside
+them. Lives in the model package rather than tts/train/ so that the CLI
+module stays importable without torch.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from ..errors import StatecastError
+from ..paths import cache_root, writable_dir
+from ..train import checkpoint as ckpt
+from ..train.runtime import autocast, configure, resolve_device
+from .acoustic import AcousticModel
+from .config import DEFAULT_VOICES, AcousticConfig
+from .data import BatchSchedule, collate, load_examples, manifest_speakers
+from .weights import save_acoustic
+
+KIND = "statecast-acoustic-train"
+
+
+@dataclass
+class AcousticTrainConfig:
+    run: str = "default"
+    manifest: str | None = None  # None: <cache>/corpus/manifest.jsonl
+    tokens_dir: str | None = None  # None: <cache>/tokens/<codec_id>
+    codec_id: str = "default"
+    device: str = "auto"
+    threads: int = 1
+    max_frames: int = 4096  # batch budget: B x longest clip, in 40 Hz frames
+    lr: float = 1e-3
+    lr_min_ratio: float = 0.1
+    warmup: int = 300
+    max_steps: int = 20000
+    weight_decay: float = 0.01
+    grad_clip: float = 1.0
+    dur_weight: float = 0.5
+    log_every: int = 10
+    eval_every: int = 250
+    ckpt_every: int = 250
+    keep: int = 3
+    eval_batches: int = 4
+    seed: int = 0
+    time_limit_min: float | None = None
+    stop_at: int | None = None  # stop (and checkpoint) at this step; the schedule still runs to max_steps
+    progress: bool = True
+    scan_impl: str = "auto"
+    model: dict = field(default_factory=dict)  # AcousticConfig overrides for a fresh run
+
+
+def run_dir(run: str) -> Path:
+    return cache_root() / "train" / "acoustic" / run
+
+
+def lr_factor(step: int, warmup: int, max_steps: int, min_ratio: float) -> float:
+    """Linear warmup, then cosine from 1 down to min_ratio at max_steps."""
+    if step < warmup:
+        return (step + 1) / warmup
+    t = min(1.0, (step - warmup) / max(1, max_steps - warmup))
+    return min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * t))
+
+
+def _to(batch: dict, device: torch.device) -> dict:
+    return {k: v.to(device, non_blocking=True) for k, v in batch.items()}
+
+
+class AcousticTrainer:
+    def __init__(self, cfg: AcousticTrainConfig, resume_from: Path | None = None, restart: bool = False):
+        self.cfg = cfg
+        self.device = resolve_device(cfg.device)
+        configure(self.device, cfg.threads)
+        self.dir = writable_dir(run_dir(cfg.run), "checkpoint directory")
+        self.log_path = self.dir / "log.jsonl"
+        resume = resume_from or (None if restart else ckpt.latest_checkpoint(self.dir))
+        payload = ckpt.load_checkpoint(resume) if resume else None
+        if payload and payload.get("kind") != KIND:
+            raise StatecastError(f"{resume} is not an acoustic training checkpoint")
+
+        if payload:
+            self.model_cfg = AcousticConfig.from_dict(payload["model_config"])
+            if cfg.model:
+                print(f"note: resuming {resume.name}; model overrides {cfg.model} ignored "
+                      "(the checkpoint's config wins; use --restart for a new model)")
+        else:
+            overrides = dict(cfg.model)
+            if "voices" not in overrides:  # the teacher speakers, plus any new ones the corpus has
+                extra = [s for s in manifest_speakers(cfg.manifest) if s not in DEFAULT_VOICES]
+                overrides["voices"] = list(DEFAULT_VOICES) + extra
+            self.model_cfg = AcousticConfig.from_dict({"codec_id": cfg.codec_id, **overrides})
+        torch.manual_seed(cfg.seed)
+        self.model = AcousticModel(self.model_cfg).to(self.device)
+        decay, no_decay = [], []
+        for name, p in self.model.named_parameters():  # no decay on norms, biases, SSM scalars
+            (no_decay if p.dim() < 2 or name.endswith(("A_log", "dt_bias", ".D")) else decay).append(p)
+        self.opt = torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
+                                      {"params": no_decay, "weight_decay": 0.0}], lr=cfg.lr, betas=(0.9, 0.98))
+        self.step = 0
+        self.stats = {"frames": 0, "compute_seconds": 0.0}
+        if payload:
+            self.model.load_state_dict(payload["model"])
+            self.opt.load_state_dict(payload["opt"])
+            self.step = int(payload["step"])
+            self.stats = dict(payload.get("stats", self.stats))
+            ckpt.set_rng_state(payload["rng"])
+            print(f"resumed {self.dir.name} at step {self.step} from {resume}")
+
+        train, held, self.data_counts = load_examples(self.model_cfg, cfg.manifest, cfg.tokens_dir)
+        self.schedule = BatchSchedule(train, cfg.max_frames, cfg.seed)
+        held_batches = BatchSchedule(held, cfg.max_frames, cfg.seed).batches if held else []
+        self.eval_batches = [collate([held[i] for i in b]) for b in held_batches[:cfg.eval_batches]]
+
+    # ---- state ---------------------------------------------------------------
+    def save(self) -> Path:
+        payload = {"kind": KIND, "step": self.step, "model_config": self.model_cfg.to_dict(),
+                   "train_config": dataclasses.asdict(self.cfg), "model": self.model.state_dict(),
+                   "opt": self.opt.state_dict(), "rng": ckpt.rng_state(), "stats": self.stats}
+        return ckpt.save_checkpoint(self.dir, self.step, payload, self.cfg.keep)
+
+    def log(self, record: dict) -> None:
+        with open(self.log_path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(record) + "\n")
+
+    # ---- one step ------------------------------------------------------------
+    def train_step(self, batch: dict) -> dict:
+        cfg = self.cfg
+        for g in self.opt.param_groups:
+            g["lr"] = cfg.lr * lr_factor(self.step, cfg.warmup, cfg.max_steps, cfg.lr_min_ratio)
+        self.model.train()
+        with autocast(self.device):
+            parts = self.model.losses(_to(batch, self.device), impl=cfg.scan_impl)
+        loss = parts["tokens"] + cfg.dur_weight * parts["duration"]
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        gnorm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
+        if not torch.isfinite(gnorm):
+            raise StatecastError(f"non-finite gradient at step {self.step}: lower --lr or check the data")
+        self.opt.step()
+        self.step += 1
+        out = {k: float(v.detach()) for k, v in parts.items()}
+        out.update(loss=float(loss.detach()), grad_norm=float(gnorm), lr=self.opt.param_groups[0]["lr"])
+        return out
+
+    @torch.no_grad()
+    def evaluate(self) -> dict:
+        if not self.eval_batches:
+            return {}
+        self.model.eval()
+        sums, n = {}, 0
+        for batch in self.eval_batches:
+            with autocast(self.device):
+                parts = self.model.losses(_to(batch, self.device), impl=self.cfg.scan_impl)
+            for k, v in parts.items():
+                sums[k] = sums.get(k, 0.0) + float(v)
+            n += 1
+        return {f"val_{k}": round(v / n, 5) for k, v in sums.items()}
+
+    # ---- the loop ------------------------------------------------------------
+    def train(self) -> dict:
+        cfg = self.cfg
+        bar = None
+        if cfg.progress:
+            from tqdm import tqdm
+
+            bar = tqdm(total=cfg.max_steps, initial=self.step, desc=f"acoustic {cfg.run}", unit="step",
+                       dynamic_ncols=True)
+        print(f"acoustic model {self.model.parameter_counts()} | {self.data_counts} | "
+              f"{len(self.schedule)} batches/epoch | device {self.device}")
+        t_start = time.monotonic()
+        window = {"frames": 0, "time": 0.0, "n": 0, "sums": {}}
+        last: dict = {}
+        try:
+            end = min(cfg.max_steps, cfg.stop_at) if cfg.stop_at else cfg.max_steps
+            while self.step < end:
+                if cfg.time_limit_min and time.monotonic() - t_start > cfg.time_limit_min * 60:
+                    print(f"time limit of {cfg.time_limit_min} min reached at step {self.step}")
+                    break
+                batch = self.schedule.batch(self.step)
+                t0 = time.perf_counter()
+                parts = self.train_step(batch)
+                if self.device.type == "cuda":
+                    torch.cuda.synchronize()
+                dt = time.perf_counter() - t0
+                frames = int(batch["token_mask"].sum())
+                self.stats["frames"] += frames
+                self.stats["compute_seconds"] += dt
+                window["frames"] += frames
+                window["time"] += dt
+                window["n"] += 1
+                for k, v in parts.items():
+                    window["sums"][k] = window["sums"].get(k, 0.0) + v
+                if bar is not None:
+                    bar.update(1)
+                if self.step % cfg.log_every == 0 or self.step == cfg.max_steps:
+                    n = window["n"]
+                    rec = {"step": self.step, **{k: round(v / n, 5) for k, v in window["sums"].items()},
+                           "lr": parts["lr"], "sec_per_step": round(window["time"] / n, 4),
+                           "frames_per_s": round(window["frames"] / window["time"], 1)}
+                    self.log(rec)
+                    last = rec
+                    if bar is not None:
+                        bar.set_postfix(loss=f"{rec['loss']:.3f}", dur=f"{rec['duration']:.3f}",
+                                        fps=f"{rec['frames_per_s']:.0f}")
+                    window = {"frames": 0, "time": 0.0, "n": 0, "sums": {}}
+                if self.step % cfg.eval_every == 0:
+                    val = self.evaluate()
+                    if val:
+                        self.log({"step": self.step, **val})
+                        last.update(val)
+                if self.step % cfg.ckpt_every == 0:
+                    self.save()
+        except KeyboardInterrupt:
+            self.save()
+            raise
+        finally:
+            if bar is not None:
+                bar.close()
+        last.update(self.evaluate())
+        path = self.save()
+        s = self.stats
+        summary = {"step": self.step, "checkpoint": str(path), **last,
+                   "train_frames_per_s": round(s["frames"] / max(s["compute_seconds"], 1e-9), 1)}
+        self.log({"summary": summary})
+        return summary
+
+
+def export_checkpoint(checkpoint_path: Path, out_dir: Path) -> Path:
+    """Write the model of a training checkpoint as safetensors + config.json."""
+    p = ckpt.load_checkpoint(checkpoint_path)
+    if p.get("kind") != KIND:
+        raise StatecastError(f"{checkpoint_path} is not an acoustic training checkpoint")
+    model = AcousticModel(AcousticConfig.from_dict(p["model_config"]))
+    model.load_state_dict(p["model"])
+    tc = p.get("train_config", {})
+    meta = {"step": p["step"], "run": tc.get("run"), "codec_id": model.cfg.codec_id,
+            "trained_frames": p.get("stats", {}).get("frames", 0), "source_checkpoint": Path(checkpoint_path).name}
+    return save_acoustic(model, out_dir, meta)
