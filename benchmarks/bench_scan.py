@@ -234,10 +234,12 @@ def main(argv=None) -> int:
         },
         "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
         "baseline_design_md_s_per_step": 5.3,
-        "runs": [run_suite(args, t) for t in args.threads],
+        "runs": [],
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    for threads in args.threads:  # written after each thread count, so a killed run keeps what it measured
+        results["runs"].append(run_suite(args, threads))
+        args.out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"\nwrote {args.out}")
     return 0
 

@@ -25,7 +25,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="statecast", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="statecast", description="StateCast: streaming text-to-speech on a selective state-space backbone."
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module, help_text) in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
