@@ -18,7 +18,7 @@ reported beside wall time because it excludes time spent waiting for a core):
 
     python benchmarks/bench_acoustic_step.py                  # small config, all paths
     python benchmarks/bench_acoustic_step.py --no-compile --far 1000
-    python benchmarks/bench_acoustic_step.py --train --train-threads 2
+    python benchmarks/bench_acoustic_step.py --train --train-threads 1,2
 
 Prints a table and writes JSON (default results/bench_acoustic_step.json).
 """
@@ -154,7 +154,7 @@ def main() -> int:
     ap.add_argument("--paths", default="ref,lean,compiled")
     ap.add_argument("--reps", type=int, default=20, help="repetitions of the first-frame measurement")
     ap.add_argument("--train", action="store_true", help="also time a training step (B x frames)")
-    ap.add_argument("--train-threads", type=int, default=2)
+    ap.add_argument("--train-threads", default="1,2", help="thread counts to time training at")
     ap.add_argument("--train-batch", type=int, default=8)
     ap.add_argument("--train-frames", type=int, default=512)
     ap.add_argument("--train-steps", type=int, default=3)
@@ -197,8 +197,8 @@ def main() -> int:
     print(f"  state per stream: {state_bytes} bytes ({state_bytes / 1024:.1f} KiB); conditioning queue: "
           f"{cfg.d_model * 4} bytes per queued frame")
     print(f"  acoustic-only real-time factor at batch 1 (cpu): {rtf}")
-    train = bench_train(cfg, args.train_threads, args.train_batch, args.train_frames, args.train_steps) \
-        if args.train else None
+    train = [bench_train(cfg, int(t), args.train_batch, args.train_frames, args.train_steps)
+             for t in args.train_threads.split(",")] if args.train else None
 
     print()
     print(f"{'path':9s} {'B':>3s} {'cpu ms @near':>13s} {'cpu ms @far':>12s} {'far/near':>9s} {'ms/stream':>10s} {'wall ms':>8s}")

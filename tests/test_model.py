@@ -288,3 +288,17 @@ def test_queue_cursor_spans_phrases_and_gives_word_times():
     # Phonemes 1..2 of phrase 2 are units 2..3: frames 2..6 of the phrase, stream frames 12..16,
     # heard 2 frames (the codec's window centre) later: (12 + 2) / 40 s to (16 + 2) / 40 s.
     assert q.span_seconds(10, p2, 1, 3) == pytest.approx((14 / 40, 18 / 40))
+
+
+@pytest.mark.slow
+def test_compiled_lean_step_matches_reference():
+    """torch.compile of the lean step (tens of seconds to compile) gives the reference's tokens and logits."""
+    model = make_model(seed=9)
+    compiled = LeanStepper(model, compile=True)
+    cond = torch.randn(2, model.cfg.d_model)
+    s_ref, s_c = model.init_state(2), model.init_state(2)
+    for _ in range(6):
+        ta, la, s_ref = model.step(s_ref, cond)
+        tb, lb, s_c = compiled.step(s_c, cond)
+        assert torch.equal(ta, tb)
+        assert finite_close(la, lb) < TOL

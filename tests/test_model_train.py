@@ -125,3 +125,20 @@ def test_cli_module_is_light():
     code = "import sys, tts.train.acoustic; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_statecast_train_acoustic_bad_input_is_one_line(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from tts.train.cli import TARGETS
+
+    if "acoustic" not in TARGETS:
+        pytest.skip("'statecast train acoustic' is not registered in tts/train/cli.py yet")
+    env = {**os.environ, "STATECAST_CACHE": str(tmp_path / "cache")}
+    proc = subprocess.run([sys.executable, "-m", "tts.cli", "train", "acoustic", "--synthetic", str(tmp_path / "s"),
+                           "--synthetic-clips", "4", "--model", "bogus=1"], capture_output=True, text=True,
+                          env=env, timeout=120)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "unknown acoustic config keys: bogus" in proc.stderr.strip().splitlines()[-1]

@@ -184,14 +184,16 @@ class AcousticModel(nn.Module):
         return t
 
     @torch.no_grad()
-    def plan_phrase(self, ids, voice: torch.Tensor, speed: float = 1.0,
+    def plan_phrase(self, ids, voice: torch.Tensor | str | dict, speed: float = 1.0,
                     frames: torch.Tensor | None = None) -> PhrasePlan:
-        """Phoneme ids (S-2,) + voice vector (W,) -> PhrasePlan for the decoder.
+        """Phoneme ids (S-2,) + voice (vector (W,), name, or {name: weight}) -> PhrasePlan.
 
         Durations come from the predictor, scaled by 1 / speed, unless ``frames``
         (S,) gives them (teacher durations, tests).
         """
         body = self.check_ids(ids)
+        if not isinstance(voice, torch.Tensor):
+            voice = self.voice_vector(voice)
         speed = check_speed(speed, self.cfg.speed_min, self.cfg.speed_max)
         dev = self.device
         units = torch.cat([body.new_tensor([PAD_ID]), body, body.new_tensor([PAD_ID])]).to(dev)[None]

@@ -15,11 +15,11 @@ keeps the same math in as few torch calls as it can:
   ``inference_mode``, whose tensors could not be updated in place later by
   the server's ``DecoderState.scatter_``).
 
-The step is functional (new state tensors are returned, none is written in
-place), which is also what ``torch.compile`` wants: ``LeanStepper(model,
-compile=True)`` compiles the same function (lever two; measured in
-``benchmarks/bench_acoustic_step.py``). Tests hold both equal to the
-reference step.
+Eagerly, the SSM states are updated in place (like the reference step);
+compiled, the same function runs functionally (new state tensors returned),
+which is what ``torch.compile`` wants: ``LeanStepper(model, compile=True)``
+is lever two, measured in ``benchmarks/bench_acoustic_step.py``. Tests hold
+both equal to the reference step.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def _layer_weights(layer) -> tuple:
     cfg = layer.cfg
     w_in_t = (layer.in_proj.weight * layer.norm.weight[None, :]).t().contiguous()  # (D, Z+C+H)
     # dt_bias rides in the in_proj matmul as its bias (zero for z and xBC).
-    b_in = torch.cat([torch.zeros(w_in_t.shape[1] - cfg.n_heads), layer.dt_bias.detach()])
+    b_in = torch.cat([layer.dt_bias.new_zeros(w_in_t.shape[1] - cfg.n_heads), layer.dt_bias.detach()])
     conv_w = layer.conv.weight.squeeze(1).t().contiguous()  # (k, C)
     conv_b = layer.conv.bias.contiguous()
     A = -torch.exp(layer.A_log.float())
@@ -44,8 +44,12 @@ def _layer_weights(layer) -> tuple:
 
 
 def lean_step(cond, prev, convs, ssms, embed_w, layers, head_w_t, head_b, row_offset, basis,
-              dims: tuple):
-    """The whole decoder for one frame, functional.
+              dims: tuple, inplace: bool = False):
+    """The whole decoder for one frame.
+
+    ``inplace=False`` is functional (for torch.compile); ``inplace=True`` writes
+    the SSM states into ``ssms`` (eager: no 1 MB allocation per layer at batch 16,
+    whose malloc/free churn cost more than the arithmetic here).
 
     cond (B, D), prev (B, K*Gd) rows, convs [(B, k-1, C)], ssms [(B, H, P, N)] ->
     (tokens (B, K), logits (B, K, Gd, V), prev' (B, K*Gd), convs', ssms').
@@ -66,7 +70,10 @@ def lean_step(cond, prev, convs, ssms, embed_w, layers, head_w_t, head_b, row_of
         dt = F.softplus(dt)  # (B, H)
         decay = torch.exp(dt * A).view(B, G, r, 1, 1)
         dtx = (xs * dt.unsqueeze(-1)).view(B, G, r, P, 1)
-        s = torch.addcmul(ssm.view(B, G, r, P, N) * decay, dtx, Bm.view(B, G, 1, 1, N))
+        if inplace:
+            s = ssm.view(B, G, r, P, N).mul_(decay).addcmul_(dtx, Bm.view(B, G, 1, 1, N))
+        else:
+            s = torch.addcmul(ssm.view(B, G, r, P, N) * decay, dtx, Bm.view(B, G, 1, 1, N))
         y = torch.bmm(s.view(B * G, r * P, N), Cm.reshape(B * G, N, 1)).view(B, H, P)
         y = torch.addcmul(y, Dskip, xs).view(B, d_inner)
         y = F.rms_norm(y * F.silu(z), (d_inner,), None, eps)
@@ -101,6 +108,7 @@ class LeanStepper:
         self.basis = lay.basis
         self.dims = (cfg.d_inner, cfg.n_groups * cfg.d_state, cfg.n_heads, cfg.head_dim, cfg.n_groups,
                      cfg.d_state, lay.n_codebooks, lay.n_dims, lay.width, cfg.norm_eps)
+        self.inplace = not compile
         self._fn = torch.compile(lean_step, dynamic=True) if compile else lean_step
 
     def step(self, state: DecoderState, cond: torch.Tensor, force_tokens: torch.Tensor | None = None):
@@ -108,7 +116,7 @@ class LeanStepper:
         with torch.no_grad():
             tokens, logits, prev, convs, ssms = self._fn(
                 cond, state.prev, state.conv, state.ssm, self.embed_w, self.layers, self.head_w_t,
-                self.head_b, self.row_offset, self.basis, self.dims)
+                self.head_b, self.row_offset, self.basis, self.dims, self.inplace)
             if force_tokens is not None:
                 tokens = force_tokens.long()
                 prev = self.model.layout.embed_index(self.model.layout.tokens_to_digits(tokens))
