@@ -116,6 +116,8 @@ GOLDEN = {
         ("100 %", "one hundred percent"),
     ],
     "phones": [
+        ("Call 555-0142 today.", "Call five five five, zero one four two today."),
+        ("Pages 100-1000.", "Pages one hundred to one thousand."),
         ("(555) 123-4567", "five five five, one two three, four five six seven"),
         ("555-123-4567", "five five five, one two three, four five six seven"),
         ("555.123.4567", "five five five, one two three, four five six seven"),
@@ -160,6 +162,7 @@ GOLDEN = {
         ("your IDs", "your I D's"),
     ],
     "units": [
+        ("Add 2 tsp of salt and 1 tbsp oil.", "Add two teaspoons of salt and one tablespoon oil."),
         ("5 km", "five kilometers"),
         ("5km", "five kilometers"),
         ("1 km", "one kilometer"),
@@ -319,6 +322,9 @@ WER_PAIRS = [
     ("Mr. Jones", "mister jones"),
     ("It’s twenty-one", "its twenty one"),
     ("in 2024", "in twenty twenty-four"),
+    # Whisper writes clock times with a dot.
+    ("See you at 3.30 pm.", "see you at 3:30 p.m."),
+    ("at 6.45 in the morning", "at 6:45 in the morning"),
 ]
 
 
@@ -427,3 +433,7 @@ def test_random_soup_never_raises():
 def test_long_digit_run_is_read_digit_by_digit():
     out = normalize_text("9" * 5000)
     assert out.split() == ["nine"] * 5000
+
+
+def test_wer_dotted_time_rule_leaves_plain_decimals_alone():
+    assert normalize_for_wer("The value is 3.30 exactly.") == "the value is three point three zero exactly"

@@ -70,7 +70,7 @@ UNITS = {
     "km": _u("kilometer"), "cm": _u("centimeter"), "mm": _u("millimeter"), "m": _u("meter"),
     "mi": _u("mile"), "ft": _u("foot", "feet"), "yd": _u("yard"), "sq ft": _u("square foot", "square feet"),
     "kg": _u("kilogram"), "g": _u("gram"), "mg": _u("milligram"), "lb": _u("pound"), "lbs": _u("pound"),
-    "oz": _u("ounce"), "L": _u("liter"), "ml": _u("milliliter"), "mL": _u("milliliter"), "gal": _u("gallon"),
+    "oz": _u("ounce"), "tsp": _u("teaspoon"), "tbsp": _u("tablespoon"), "L": _u("liter"), "ml": _u("milliliter"), "mL": _u("milliliter"), "gal": _u("gallon"),
     "ms": _u("millisecond"), "sec": _u("second"), "secs": _u("second"), "min": _u("minute"),
     "mins": _u("minute"), "hr": _u("hour"), "hrs": _u("hour"), "yr": _u("year"), "yrs": _u("year"),
     "KB": _u("kilobyte"), "kB": _u("kilobyte"), "MB": _u("megabyte"), "GB": _u("gigabyte"),
@@ -378,8 +378,14 @@ def _phone_intl(m: re.Match) -> str:
     return "plus " + ", ".join([_digits(m["cc"])] + [_digits(g) for g in groups])
 
 
+# A seven-digit local number ("555-0142"). North American exchange codes
+# start with 2-9, which keeps "100-1000" and the like for the range reader.
+_PHONE_LOCAL = re.compile(r"(?<![\w+.-])(?P<b>[2-9]\d{2})-(?P<c>\d{4})(?![\w-]|\.\d)")
+
+
 def _expand_phones(text: str) -> str:
-    return _PHONE_INTL.sub(_phone_intl, _PHONE_US.sub(_phone_us, text))
+    text = _PHONE_INTL.sub(_phone_intl, _PHONE_US.sub(_phone_us, text))
+    return _PHONE_LOCAL.sub(lambda m: f"{_digits(m['b'])}, {_digits(m['c'])}", text)
 
 
 # --------------------------------------------------------------------------
@@ -872,6 +878,12 @@ _WER_DROP = re.compile(r"[^\w\s]|_")
 _WER_FOLD = {"ok": "okay", "mr": "mister", "mrs": "missus", "ms": "miz", "dr": "doctor"}
 
 
+_ASR_DOTTED_TIME = re.compile(
+    r"\b([01]?\d)\.([0-5]\d)(?= ?(?:[ap]\.?m\b\.?|in the (?:morning|afternoon|evening)|at night|o'clock))",
+    re.IGNORECASE,
+)
+
+
 def normalize_for_wer(text: str) -> str:
     """Lower-case words only, for scoring ASR output against a reference.
 
@@ -880,6 +892,9 @@ def normalize_for_wer(text: str) -> str:
     ("it's" == "its": they sound the same), and runs of single letters join
     ("F B I" == "FBI").
     """
+    # ASR writes clock times with a dot ("3.30 pm", "6.45 in the morning"):
+    # read them as the reference's "3:30", not as decimals.
+    text = _ASR_DOTTED_TIME.sub(r"\1:\2", text)
     text = normalize_text(text).lower().replace("-", " ").replace("'", "")
     words = _WER_DROP.sub(" ", text).split()
     out: list[str] = []
