@@ -85,16 +85,24 @@ def test_decoder_is_causal():
     assert finite_close(a[:, T // 2:], b[:, T // 2:]) > 1e-3
 
 
-def test_lean_step_greedy_matches_reference():
-    model = make_model(seed=5)
-    lean = LeanStepper(model)
-    cond = torch.randn(3, model.cfg.d_model)
-    s_ref, s_lean = model.init_state(3), model.init_state(3)
-    for _ in range(12):
+def assert_steps_match_reference(model, stepper, batch, steps):
+    """Greedy-step `stepper` beside model.step on one conditioning; same tokens, close logits.
+
+    Returns the two final states.
+    """
+    cond = torch.randn(batch, model.cfg.d_model)
+    s_ref, s_other = model.init_state(batch), model.init_state(batch)
+    for _ in range(steps):
         ta, la, s_ref = model.step(s_ref, cond)
-        tb, lb, s_lean = lean.step(s_lean, cond)
+        tb, lb, s_other = stepper.step(s_other, cond)
         assert torch.equal(ta, tb)
         assert finite_close(la, lb) < TOL
+    return s_ref, s_other
+
+
+def test_lean_step_greedy_matches_reference():
+    model = make_model(seed=5)
+    s_ref, s_lean = assert_steps_match_reference(model, LeanStepper(model), batch=3, steps=12)
     assert torch.equal(s_ref.prev, s_lean.prev)
 
 
@@ -294,11 +302,4 @@ def test_queue_cursor_spans_phrases_and_gives_word_times():
 def test_compiled_lean_step_matches_reference():
     """torch.compile of the lean step (tens of seconds to compile) gives the reference's tokens and logits."""
     model = make_model(seed=9)
-    compiled = LeanStepper(model, compile=True)
-    cond = torch.randn(2, model.cfg.d_model)
-    s_ref, s_c = model.init_state(2), model.init_state(2)
-    for _ in range(6):
-        ta, la, s_ref = model.step(s_ref, cond)
-        tb, lb, s_c = compiled.step(s_c, cond)
-        assert torch.equal(ta, tb)
-        assert finite_close(la, lb) < TOL
+    assert_steps_match_reference(model, LeanStepper(model, compile=True), batch=2, steps=6)

@@ -24,21 +24,31 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+def add_subcommands(parser: argparse.ArgumentParser, registry: dict[str, tuple[str, str]], dest: str,
+                    metavar: str, module_attr: str) -> None:
+    """One subparser per `registry` entry (name -> (module, help)), filled by the module's add_arguments.
+
+    The chosen name lands in args.<dest> and its module in args.<module_attr>
+    (distinct per level, so a nested registry does not overwrite its parent's).
+    """
+    sub = parser.add_subparsers(dest=dest, metavar=metavar)
+    for name, (module, help_text) in registry.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.set_defaults(**{module_attr: module})
+        try:
+            importlib.import_module(module).add_arguments(p)
+        except ModuleNotFoundError as exc:
+            # Only the entry's own module may be absent (still being built);
+            # anything else it fails to import is a real bug and must surface.
+            if exc.name != module:
+                raise
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="statecast", description="StateCast: streaming text-to-speech on a selective state-space backbone."
     )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, (module, help_text) in COMMANDS.items():
-        p = sub.add_parser(name, help=help_text, description=help_text)
-        p.set_defaults(_module=module)
-        try:
-            importlib.import_module(module).add_arguments(p)
-        except ModuleNotFoundError as exc:
-            # Only our own module may be absent (a command still being built);
-            # anything else is a real bug and must surface.
-            if exc.name != module:
-                raise
+    add_subcommands(parser, COMMANDS, dest="command", metavar="COMMAND", module_attr="_module")
     return parser
 
 

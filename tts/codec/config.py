@@ -14,10 +14,10 @@ tokens of a frame are equally important and are predicted side by side.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass, field
 
+from ..config_dict import config_from_dict, config_to_dict
 from ..errors import StatecastError
 
 
@@ -102,17 +102,11 @@ class CodecConfig:
         return self.n_fft // 2
 
     def to_dict(self) -> dict:
-        d = dataclasses.asdict(self)
-        d["levels"] = list(self.levels)
-        return d
+        return config_to_dict(self)
 
     @classmethod
     def from_dict(cls, d: dict) -> "CodecConfig":
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - names)
-        if unknown:
-            raise StatecastError(f"unknown codec config keys: {', '.join(unknown)}")
-        return cls(**d)
+        return config_from_dict(cls, d, "codec")
 
     def describe(self) -> dict:
         """The numbers a consumer of the tokens needs, in one place."""

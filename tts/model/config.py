@@ -8,10 +8,10 @@ and its checkpoint must rebuild itself without the codec's code.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass, field
 
+from ..config_dict import config_from_dict, config_to_dict
 from ..errors import StatecastError
 
 # Speakers of the teacher corpus, in the order of the voice embedding table.
@@ -100,18 +100,11 @@ class AcousticConfig:
         return self.n_codebooks * len(self.levels)
 
     def to_dict(self) -> dict:
-        d = dataclasses.asdict(self)
-        d["levels"] = list(self.levels)
-        d["voices"] = list(self.voices)
-        return d
+        return config_to_dict(self)
 
     @classmethod
     def from_dict(cls, d: dict) -> "AcousticConfig":
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - names)
-        if unknown:
-            raise StatecastError(f"unknown acoustic config keys: {', '.join(unknown)}")
-        return cls(**d)
+        return config_from_dict(cls, d, "acoustic")
 
 
 def tiny_config(**overrides) -> AcousticConfig:

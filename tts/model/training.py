@@ -14,8 +14,6 @@ module stays importable without torch.
 from __future__ import annotations
 
 import dataclasses
-import json
-import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +23,8 @@ import torch
 from ..errors import StatecastError
 from ..paths import cache_root, writable_dir
 from ..train import checkpoint as ckpt
+from ..train.loop import (Window, append_jsonl, checkpoint_on_interrupt, eval_and_checkpoint, lr_factor,
+                          progress_bar, time_limit_reached)
 from ..train.runtime import autocast, configure, resolve_device
 from .acoustic import AcousticModel
 from .config import DEFAULT_VOICES, AcousticConfig
@@ -65,14 +65,6 @@ class AcousticTrainConfig:
 
 def run_dir(run: str) -> Path:
     return cache_root() / "train" / "acoustic" / run
-
-
-def lr_factor(step: int, warmup: int, max_steps: int, min_ratio: float) -> float:
-    """Linear warmup, then cosine from 1 down to min_ratio at max_steps."""
-    if step < warmup:
-        return (step + 1) / warmup
-    t = min(1.0, (step - warmup) / max(1, max_steps - warmup))
-    return min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * t))
 
 
 def _to(batch: dict, device: torch.device) -> dict:
@@ -132,8 +124,7 @@ class AcousticTrainer:
         return ckpt.save_checkpoint(self.dir, self.step, payload, self.cfg.keep)
 
     def log(self, record: dict) -> None:
-        with open(self.log_path, "a", encoding="utf-8") as f:
-            f.write(json.dumps(record) + "\n")
+        append_jsonl(self.log_path, record)
 
     # ---- one step ------------------------------------------------------------
     def train_step(self, batch: dict) -> dict:
@@ -172,22 +163,16 @@ class AcousticTrainer:
     # ---- the loop ------------------------------------------------------------
     def train(self) -> dict:
         cfg = self.cfg
-        bar = None
-        if cfg.progress:
-            from tqdm import tqdm
-
-            bar = tqdm(total=cfg.max_steps, initial=self.step, desc=f"acoustic {cfg.run}", unit="step",
-                       dynamic_ncols=True)
+        bar = progress_bar(cfg.progress, cfg.max_steps, self.step, f"acoustic {cfg.run}")
         print(f"acoustic model {self.model.parameter_counts()} | {self.data_counts} | "
               f"{len(self.schedule)} batches/epoch | device {self.device}")
         t_start = time.monotonic()
-        window = {"frames": 0, "time": 0.0, "n": 0, "sums": {}}
+        window = Window()
         last: dict = {}
-        try:
+        with checkpoint_on_interrupt(self, bar):
             end = min(cfg.max_steps, cfg.stop_at) if cfg.stop_at else cfg.max_steps
             while self.step < end:
-                if cfg.time_limit_min and time.monotonic() - t_start > cfg.time_limit_min * 60:
-                    print(f"time limit of {cfg.time_limit_min} min reached at step {self.step}")
+                if time_limit_reached(cfg.time_limit_min, t_start, self.step):
                     break
                 batch = self.schedule.batch(self.step)
                 t0 = time.perf_counter()
@@ -198,41 +183,22 @@ class AcousticTrainer:
                 frames = int(batch["token_mask"].sum())
                 self.stats["frames"] += frames
                 self.stats["compute_seconds"] += dt
-                window["frames"] += frames
-                window["time"] += dt
-                window["n"] += 1
-                for k, v in parts.items():
-                    window["sums"][k] = window["sums"].get(k, 0.0) + v
+                window.add(parts, dt, frames)
                 if bar is not None:
                     bar.update(1)
                 if self.step % cfg.log_every == 0 or self.step == cfg.max_steps:
-                    n = window["n"]
-                    rec = {"step": self.step, **{k: round(v / n, 5) for k, v in window["sums"].items()},
-                           "lr": parts["lr"], "sec_per_step": round(window["time"] / n, 4),
-                           "frames_per_s": round(window["frames"] / window["time"], 1)}
+                    rec = window.record(self.step, parts["lr"], "frames_per_s", 1)
                     self.log(rec)
                     last = rec
                     if bar is not None:
                         bar.set_postfix(loss=f"{rec['loss']:.3f}", dur=f"{rec['duration']:.3f}",
                                         fps=f"{rec['frames_per_s']:.0f}")
-                    window = {"frames": 0, "time": 0.0, "n": 0, "sums": {}}
-                if self.step % cfg.eval_every == 0:
-                    val = self.evaluate()
-                    if val:
-                        self.log({"step": self.step, **val})
-                        last.update(val)
-                if self.step % cfg.ckpt_every == 0:
-                    self.save()
-        except KeyboardInterrupt:
-            self.save()
-            raise
-        finally:
-            if bar is not None:
-                bar.close()
+                    window = Window()
+                eval_and_checkpoint(self, last)
         last.update(self.evaluate())
         path = self.save()
         s = self.stats
-        summary = {"step": self.step, "checkpoint": str(path), **last,
+        summary = {**last, "step": self.step, "checkpoint": str(path),
                    "train_frames_per_s": round(s["frames"] / max(s["compute_seconds"], 1e-9), 1)}
         self.log({"summary": summary})
         return summary

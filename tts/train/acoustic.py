@@ -16,62 +16,35 @@ import argparse
 import json
 
 from ..errors import StatecastError
-
-
-def _model_override(text: str) -> tuple[str, object]:
-    if "=" not in text:
-        raise argparse.ArgumentTypeError(f"expected key=value, got '{text}'")
-    key, value = text.split("=", 1)
-    try:
-        return key.strip(), json.loads(value)
-    except json.JSONDecodeError:
-        return key.strip(), value
+from .cli_args import add_after_training_group, add_model_argument, add_run_group, chosen_checkpoint
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("run")
-    g.add_argument("--run", default="default", help="run name: checkpoints in <cache>/train/acoustic/RUN")
-    g.add_argument("--restart", action="store_true", help="ignore existing checkpoints of this run")
-    g.add_argument("--checkpoint", help="resume from / export this checkpoint file instead of the run's newest")
-    g.add_argument("--manifest", help="corpus manifest (default <cache>/corpus/manifest.jsonl)")
+    g = add_run_group(p, "acoustic")
     g.add_argument("--tokens", help="token cache directory (default <cache>/tokens/CODEC_ID)")
     g.add_argument("--codec-id", default="default", help="which codec's token cache to train on")
     g.add_argument("--synthetic", metavar="DIR",
                    help="write a synthetic corpus (random phonemes, learnable tokens) to DIR and train on it")
     g.add_argument("--synthetic-clips", type=int, default=256)
-    g.add_argument("--device", default="auto", help="auto (cuda if present), cpu, cuda[:N]; bf16 autocast on GPU")
-    g.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
-    g.add_argument("--max-steps", type=int, default=20000)
-    g.add_argument("--time-limit", type=float, help="stop (and checkpoint) after this many minutes")
     g.add_argument("--stop-at", type=int, help="stop (and checkpoint) at this step; the lr schedule still "
                    "runs to --max-steps, so a later run resumes it unchanged")
-    g.add_argument("--no-progress", action="store_true", help="no progress bar (logs still written)")
-    g.add_argument("--log-every", type=int, default=10)
-    g.add_argument("--eval-every", type=int, default=250)
-    g.add_argument("--ckpt-every", type=int, default=250)
-    g.add_argument("--seed", type=int, default=0)
     g = p.add_argument_group("optimisation")
     g.add_argument("--max-frames", type=int, default=4096, help="batch budget: clips x longest clip, in frames")
     g.add_argument("--lr", type=float, default=1e-3)
     g.add_argument("--warmup", type=int, default=300)
     g.add_argument("--dur-weight", type=float, default=0.5, help="weight of the duration loss")
     g.add_argument("--scan-impl", default="auto", help="selective scan: auto, chunked, ref, triton")
-    g.add_argument("--model", action="append", type=_model_override, default=[], metavar="KEY=VALUE",
-                   help="AcousticConfig override for a new run, e.g. --model d_model=192 --model n_layers=8")
-    g = p.add_argument_group("after training")
-    g.add_argument("--export", metavar="DIR", help="write model.safetensors + config.json to DIR and exit")
+    add_model_argument(g, "AcousticConfig", "--model d_model=192 --model n_layers=8")
+    add_after_training_group(p)
 
 
 def run(args) -> int:
     from pathlib import Path
 
     from ..model.training import AcousticTrainConfig, AcousticTrainer, export_checkpoint, run_dir
-    from ..train import checkpoint as ckpt
 
     if args.export:
-        path = Path(args.checkpoint) if args.checkpoint else ckpt.latest_checkpoint(run_dir(args.run))
-        if path is None:
-            raise StatecastError(f"run '{args.run}' has no checkpoint yet ({run_dir(args.run)})")
+        path = chosen_checkpoint(args, run_dir)
         out = export_checkpoint(path, Path(args.export))
         print(f"exported {path.name} -> {out}/model.safetensors + config.json")
         return 0

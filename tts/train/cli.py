@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 import importlib
 
+from ..cli import add_subcommands
+
 # target -> (module, one-line help)
 TARGETS: dict[str, tuple[str, str]] = {
     "codec": ("tts.train.codec_cli", "train, resume or export the streaming neural codec"),
@@ -18,17 +20,7 @@ TARGETS: dict[str, tuple[str, str]] = {
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    sub = parser.add_subparsers(dest="train_target", metavar="TARGET")
-    for name, (module, help_text) in TARGETS.items():
-        p = sub.add_parser(name, help=help_text, description=help_text)
-        p.set_defaults(_train_module=module)
-        try:
-            importlib.import_module(module).add_arguments(p)
-        except ModuleNotFoundError as exc:
-            # Only the target's own module may be absent (still being built);
-            # anything else it fails to import is a real bug and must surface.
-            if exc.name != module:
-                raise
+    add_subcommands(parser, TARGETS, dest="train_target", metavar="TARGET", module_attr="_train_module")
 
 
 def run(args) -> int:

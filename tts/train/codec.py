@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +31,8 @@ from . import checkpoint as ckpt
 from .audio_data import HELDOUT_RULE, CropSampler, fixed_eval_batch, load_clips
 from .discriminator import MultiResolutionDiscriminator, discriminator_loss, generator_losses
 from .losses import MelLoss, MultiResolutionSTFTLoss
+from .loop import (Window, append_jsonl, checkpoint_on_interrupt, eval_and_checkpoint, lr_factor, progress_bar,
+                   time_limit_reached)
 from .runtime import autocast, configure, resolve_device
 
 
@@ -74,14 +75,6 @@ class CodecTrainConfig:
 
 def run_dir(run: str) -> Path:
     return cache_root() / "train" / "codec" / run
-
-
-def lr_factor(step: int, warmup: int, max_steps: int, min_ratio: float) -> float:
-    """Linear warmup, then cosine from 1 down to min_ratio at max_steps."""
-    if step < warmup:
-        return (step + 1) / warmup
-    t = min(1.0, (step - warmup) / max(1, max_steps - warmup))
-    return min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * t))
 
 
 class CodeUsage:
@@ -168,8 +161,7 @@ class CodecTrainer:
         return ckpt.save_checkpoint(self.dir, self.step, payload, self.cfg.keep)
 
     def log(self, record: dict) -> None:
-        with open(self.log_path, "a", encoding="utf-8") as f:
-            f.write(json.dumps(record) + "\n")
+        append_jsonl(self.log_path, record)
 
     # ---- one step ------------------------------------------------------------
     def _recon(self, x: torch.Tensor):
@@ -225,21 +217,15 @@ class CodecTrainer:
         batches = iter(loader)
         sr = self.codec_cfg.sample_rate
         usage = CodeUsage(self.codec_cfg.n_codebooks, self.codec_cfg.codebook_size)
-        bar = None
-        if cfg.progress:
-            from tqdm import tqdm
-
-            bar = tqdm(total=cfg.max_steps, initial=self.step, desc=f"codec {cfg.run}", unit="step",
-                       dynamic_ncols=True)
+        bar = progress_bar(cfg.progress, cfg.max_steps, self.step, f"codec {cfg.run}")
         t_start = time.monotonic()
-        window = {"audio": 0.0, "time": 0.0, "n": 0, "sums": {}}
+        window = Window()
         last = {}
         print(f"codec {self.codec_cfg.describe()} | params {self.model.parameter_counts()} | "
               f"{len(self.train_clips)} train / {len(self.held_clips)} held-out clips | device {self.device}")
-        try:
+        with checkpoint_on_interrupt(self, bar):
             while self.step < cfg.max_steps:
-                if cfg.time_limit_min and time.monotonic() - t_start > cfg.time_limit_min * 60:
-                    print(f"time limit of {cfg.time_limit_min} min reached at step {self.step}")
+                if time_limit_reached(cfg.time_limit_min, t_start, self.step):
                     break
                 t0 = time.perf_counter()
                 x = next(batches).to(self.device, non_blocking=True)
@@ -251,38 +237,19 @@ class CodecTrainer:
                 self.stats["audio_seconds"] += audio
                 self.stats["compute_seconds"] += dt
                 usage.add(tokens)
-                window["audio"] += audio
-                window["time"] += dt
-                window["n"] += 1
-                for k, v in parts.items():
-                    window["sums"][k] = window["sums"].get(k, 0.0) + v
+                window.add(parts, dt, audio)
                 if bar is not None:
                     bar.update(1)
                 if self.step % cfg.log_every == 0 or self.step == cfg.max_steps:
-                    n = window["n"]
-                    rec = {"step": self.step, **{k: round(v / n, 5) for k, v in window["sums"].items()},
-                           "lr": parts["lr"], "sec_per_step": round(window["time"] / n, 4),
-                           "audio_s_per_s": round(window["audio"] / window["time"], 3),
-                           "code_perplexity": usage.perplexity()}
+                    rec = window.record(self.step, parts["lr"], "audio_s_per_s", 3)
+                    rec["code_perplexity"] = usage.perplexity()
                     self.log(rec)
                     last = rec
                     if bar is not None:
                         bar.set_postfix(loss=f"{rec['loss']:.3f}", mel=f"{rec['mel']:.3f}",
                                         audio_x=f"{rec['audio_s_per_s']:.2f}")
-                    window = {"audio": 0.0, "time": 0.0, "n": 0, "sums": {}}
-                if self.step % cfg.eval_every == 0:
-                    val = self.evaluate()
-                    if val:
-                        self.log({"step": self.step, **{k: round(v, 5) for k, v in val.items()}})
-                        last.update(val)
-                if self.step % cfg.ckpt_every == 0:
-                    self.save()
-        except KeyboardInterrupt:
-            self.save()
-            raise
-        finally:
-            if bar is not None:
-                bar.close()
+                    window = Window()
+                eval_and_checkpoint(self, last)
         last.update(self.evaluate())
         path = self.save()
         s = self.stats

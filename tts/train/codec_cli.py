@@ -13,35 +13,12 @@ from __future__ import annotations
 import argparse
 import json
 
-from ..errors import StatecastError
-
-
-def _model_override(text: str) -> tuple[str, object]:
-    if "=" not in text:
-        raise argparse.ArgumentTypeError(f"expected key=value, got '{text}'")
-    key, value = text.split("=", 1)
-    try:
-        return key.strip(), json.loads(value)
-    except json.JSONDecodeError:
-        return key.strip(), value
+from .cli_args import add_after_training_group, add_model_argument, add_run_group, chosen_checkpoint
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("run")
-    g.add_argument("--run", default="default", help="run name: checkpoints in <cache>/train/codec/RUN")
-    g.add_argument("--restart", action="store_true", help="ignore existing checkpoints of this run")
-    g.add_argument("--checkpoint", help="resume from / export this checkpoint file instead of the run's newest")
-    g.add_argument("--manifest", help="corpus manifest (default <cache>/corpus/manifest.jsonl)")
-    g.add_argument("--device", default="auto", help="auto (cuda if present), cpu, cuda[:N]; bf16 autocast on GPU")
-    g.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
+    g = add_run_group(p, "codec")
     g.add_argument("--workers", type=int, default=0, help="data-loading worker processes")
-    g.add_argument("--max-steps", type=int, default=20000)
-    g.add_argument("--time-limit", type=float, help="stop (and checkpoint) after this many minutes")
-    g.add_argument("--no-progress", action="store_true", help="no progress bar (logs still written)")
-    g.add_argument("--log-every", type=int, default=10)
-    g.add_argument("--eval-every", type=int, default=250)
-    g.add_argument("--ckpt-every", type=int, default=250)
-    g.add_argument("--seed", type=int, default=0)
     g = p.add_argument_group("optimisation")
     g.add_argument("--batch", type=int, default=8)
     g.add_argument("--segment", type=float, default=1.0, help="scored seconds per crop")
@@ -53,10 +30,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="> 0 turns on the spectrogram discriminator (GPU runs; try 0.05)")
     g.add_argument("--fm-weight", type=float, default=0.1, help="feature matching, with --adv-weight")
     g.add_argument("--adv-start", type=int, default=0, help="step at which adversarial losses start")
-    g.add_argument("--model", action="append", type=_model_override, default=[], metavar="KEY=VALUE",
-                   help="CodecConfig override for a new run, e.g. --model dec_dim=192 --model levels=[8,5,5,5]")
-    g = p.add_argument_group("after training")
-    g.add_argument("--export", metavar="DIR", help="write model.safetensors + config.json to DIR and exit")
+    add_model_argument(g, "CodecConfig", "--model dec_dim=192 --model levels=[8,5,5,5]")
+    g = add_after_training_group(p)
     g.add_argument("--resynth", metavar="DIR", help="encode+decode held-out clips into DIR and exit")
     g.add_argument("--count", type=int, default=20, help="clips for --resynth")
     g.add_argument("--tokenize", action="store_true",
@@ -68,7 +43,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args) -> int:
     from pathlib import Path
 
-    from . import checkpoint as ckpt
     from .codec import (CodecTrainConfig, CodecTrainer, codec_from_checkpoint, export_checkpoint, resynthesize,
                         run_dir)
 
@@ -78,22 +52,16 @@ def run(args) -> int:
     # (two threads on a busy two-core box were 30x slower than one, measured).
     torch.set_num_threads(max(1, args.threads))
 
-    def checkpoint_path() -> Path:
-        path = Path(args.checkpoint) if args.checkpoint else ckpt.latest_checkpoint(run_dir(args.run))
-        if path is None:
-            raise StatecastError(f"run '{args.run}' has no checkpoint yet ({run_dir(args.run)})")
-        return path
-
     def codec_and_source():
         if args.weights:
             from ..codec import load_codec
 
             return load_codec(args.weights), str(args.weights)
-        path = checkpoint_path()
+        path = chosen_checkpoint(args, run_dir)
         return codec_from_checkpoint(path), str(path)
 
     if args.export:
-        path = checkpoint_path()
+        path = chosen_checkpoint(args, run_dir)
         out = export_checkpoint(path, Path(args.export))
         print(f"exported {path.name} -> {out}/model.safetensors + config.json")
     if args.resynth:
