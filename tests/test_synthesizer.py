@@ -1,0 +1,223 @@
+"""Synthesizer invariants on the random-weight fixture voices.
+
+1. Streaming == the reference path (reference decoder step, offline codec), whatever the chunking.
+2. step_streams batching == each stream alone (voices, mixes, speeds, lengths, sampling).
+3. Word timestamps: monotonic, inside the audio, handed out with the chunk they start in.
+4. The first chunk is small; per-stream state is constant over a long stream; cancel frees it.
+"""
+
+import numpy as np
+import pytest
+import torch
+
+from tts import AudioChunk, SynthesisStream, WordTimestamp
+from tts.errors import StatecastError
+from tts.synth.reference import synthesize_ref
+
+TEXT = "Hello world, this is $42.50 for two. Dr. Smith is here! Okay?"
+ATOL = 1e-5
+
+
+def joined(chunks):
+    return np.concatenate([c.pcm for c in chunks]), [w for c in chunks for w in c.words]
+
+
+def drain(stream, first=2, rest=8):
+    """Read a closed stream to its final chunk: ``first`` frames, then ``rest`` at a time."""
+    chunks, n = [], first
+    while True:
+        c = stream.read(n)
+        assert c is not None, "a closed stream always has something to give"
+        chunks.append(c)
+        n = rest
+        if c.final:
+            return chunks
+
+
+@pytest.mark.parametrize("first, rest", [(2, 8), (1, 1), (3, 5)])
+def test_stream_equals_reference_for_any_chunking(synth, first, rest):
+    ref, tokens, ref_words = synthesize_ref(synth, TEXT)
+    chunks = list(synth.stream(TEXT, first_chunk_frames=first, chunk_frames=rest))
+    pcm, words = joined(chunks)
+    R = synth.codec.cfg.n_fft // synth.hop
+    assert pcm.shape == ref.shape == ((tokens.shape[1] + R - 1) * synth.hop,)
+    assert np.abs(ref).max() > 0.01, "fixture audio must not be silent, or equality means nothing"
+    np.testing.assert_allclose(pcm, ref, atol=ATOL)
+    assert words == ref_words
+    assert [c.final for c in chunks] == [False] * (len(chunks) - 1) + [True]
+    assert chunks[0].pcm.shape == (first * synth.hop,)
+    assert all(c.pcm.shape == (rest * synth.hop,) for c in chunks[1:-1])
+    assert all(c.pcm.dtype == np.float32 and np.abs(c.pcm).max() <= 1.0 for c in chunks)
+    starts = np.cumsum([0] + [c.pcm.shape[0] for c in chunks[:-1]]) / synth.sample_rate
+    assert np.allclose([c.start for c in chunks], starts)
+
+
+def test_word_timestamps_are_monotonic_inside_the_audio_and_ride_their_chunk(synth):
+    chunks = list(synth.stream(TEXT))
+    pcm, words = joined(chunks)
+    duration = pcm.shape[0] / synth.sample_rate
+    assert [w.word for w in words] == ["Hello", "world", "this", "is", "forty-two", "dollars", "and", "fifty",
+                                       "cents", "for", "two", "Doctor", "Smith", "is", "here", "Okay"]
+    assert all(isinstance(w, WordTimestamp) for w in words)
+    for a, b in zip(words, words[1:]):
+        assert a.start <= a.end <= b.start
+    assert 0 < words[0].start and words[-1].end <= duration
+    for c in chunks[:-1]:
+        for w in c.words:
+            assert c.start <= w.start < c.start + c.pcm.shape[0] / synth.sample_rate
+
+
+def test_first_chunk_is_small_and_comes_before_the_text_is_finished(synth):
+    s = synth.open()
+    s.push("Hello there. And then some more text is still")
+    assert s.frames_ready > 2
+    first = s.read(2)
+    assert isinstance(first, AudioChunk) and first.pcm.shape == (2 * synth.hop,) and not first.final
+    assert first.start == 0.0
+    s.cancel()
+
+
+def _schedules(synth):
+    """Streams of different voices, mixes, speeds, lengths and one sampled: (open kwargs, text)."""
+    return [
+        (dict(voice="af_heart"), "Short one."),
+        (dict(voice="bm_george", speed=1.5), "A somewhat longer sentence, with a clause. And a second."),
+        (dict(voice={"af_heart": 0.7, "bf_emma": 0.3}, speed=0.8), "Mixed voices speak slowly."),
+        (dict(voice="joe", temperature=0.7, seed=3), "Sampled, but seeded."),
+    ]
+
+
+def test_step_streams_batch_equals_each_stream_alone(synth):
+    specs = _schedules(synth)
+    alone = []
+    for kw, text in specs:
+        s = synth.open(**kw)
+        s.push(text)
+        s.close()
+        alone.append(joined(drain(s)))
+    streams = [synth.open(**kw) for kw, _ in specs]
+    for s, (_, text) in zip(streams, specs):
+        s.push(text)
+        s.close()
+    idle = synth.open("am_michael")  # open, no text yet: nothing to give
+    got = [[] for _ in streams]
+    tick = 0
+    while not all(s.done for s in streams):
+        live = [i for i, s in enumerate(streams) if not s.done]
+        # Uneven, changing frame requests: the batch is never uniform.
+        frames = [2 if not got[i] else (3 + (i + tick) % 6) for i in live]
+        out = synth.step_streams([streams[i] for i in live] + [idle], frames + [8])
+        assert out[-1] is None
+        for i, c in zip(live, out[:-1]):
+            assert c is not None
+            got[i].append(c)
+        tick += 1
+    assert len({len(g) for g in got}) > 1, "streams of different lengths"
+    for (pcm_a, words_a), chunks in zip(alone, got):
+        pcm_b, words_b = joined(chunks)
+        assert pcm_a.shape == pcm_b.shape
+        np.testing.assert_allclose(pcm_b, pcm_a, atol=ATOL)
+        assert words_b == words_a
+    assert synth.step_streams([streams[0]], [4]) == [None]  # finished streams give nothing more
+    idle.cancel()
+
+
+def test_step_streams_rejects_foreign_and_duplicate_streams(synth, fixture_voices):
+    from tts import Synthesizer
+
+    other = Synthesizer.load(fixture_voices, warm=False)
+    s, t = synth.open(), other.open()
+    with pytest.raises(ValueError, match="another Synthesizer"):
+        synth.step_streams([s, t], [1, 1])
+    with pytest.raises(ValueError, match="twice"):
+        synth.step_streams([s, s], [1, 1])
+    with pytest.raises(ValueError, match="frame counts"):
+        synth.step_streams([s], [1, 2])
+    s.cancel()
+    t.cancel()
+
+
+def test_voice_mix_is_a_blend_and_one_voice_mix_is_that_voice(synth):
+    heart, _ = synth.synthesize("Testing voices.", voice="af_heart")
+    as_mix, _ = synth.synthesize("Testing voices.", voice={"af_heart": 2.0})
+    emma, _ = synth.synthesize("Testing voices.", voice="bf_emma")
+    both, _ = synth.synthesize("Testing voices.", voice={"af_heart": 0.5, "bf_emma": 0.5})
+    np.testing.assert_array_equal(heart, as_mix)
+    assert not np.array_equal(heart[: len(both)], both[: len(heart)])
+    assert not np.array_equal(emma[: len(both)], both[: len(emma)])
+    assert synth.open({"af_heart": 0.3, "bf_emma": 0.7}).lang == "en-gb"
+    assert synth.open({"af_heart": 0.7, "bf_emma": 0.3}).lang == "en-us"
+
+
+def test_speed_scales_the_length(synth):
+    slow, _ = synth.synthesize("Speed changes the length of speech.", speed=0.5)
+    fast, _ = synth.synthesize("Speed changes the length of speech.", speed=2.0)
+    ratio = len(slow) / len(fast)
+    assert 2.5 < ratio < 5.5  # durations scale by 4; edge rounding and the fixed codec tail blur it
+
+
+def test_sampling_is_seeded_and_differs_from_greedy(synth):
+    a, _ = synth.synthesize("Sampling test.", temperature=1.0, seed=7)
+    b, _ = synth.synthesize("Sampling test.", temperature=1.0, seed=7)
+    greedy, _ = synth.synthesize("Sampling test.")
+    np.testing.assert_array_equal(a, b)
+    assert a.shape == greedy.shape and not np.array_equal(a, greedy)
+
+
+def test_state_bytes_are_constant_over_a_long_stream(synth):
+    s = synth.open("bm_george")
+    n0 = s.state_nbytes()
+    cfg = synth.model.cfg
+    assert n0 > cfg.n_layers * cfg.n_heads * cfg.head_dim * cfg.d_state * 4  # the SSM state at least
+    s.push(" ".join(["This sentence repeats to make a long stream."] * 12))
+    s.close()
+    queued = [s.queued_nbytes()]
+    frames = 0
+    while not s.done:
+        c = s.read(16)
+        frames += c.pcm.shape[0] // synth.hop
+        if not s.done:
+            assert s.state_nbytes() == n0
+            queued.append(s.queued_nbytes())
+    assert frames > 1000
+    assert queued == sorted(queued, reverse=True) and queued[-1] < queued[0]
+
+
+def test_cancel_frees_state_and_later_calls_raise(synth):
+    s = synth.open()
+    s.push("Some text to speak. More")
+    s.read(3)
+    assert s.state_nbytes() > 0
+    s.cancel()
+    assert s.done and s.state_nbytes() == 0 and s.queued_nbytes() == 0 and s.frames_ready == 0
+    for call in (lambda: s.push("x"), s.flush, s.close, lambda: s.read(1),
+                 lambda: synth.step_streams([s], [1])):
+        with pytest.raises(StatecastError, match="cancelled"):
+            call()
+    s.cancel()  # cancelling twice is harmless
+
+
+def test_stopping_a_stream_early_frees_it(synth):
+    gen = synth.stream("A sentence that we will not listen to the end of.")
+    next(gen)
+    frame = gen.gi_frame
+    s = frame.f_locals["s"]
+    assert isinstance(s, SynthesisStream) and not s.done
+    gen.close()
+    assert s.done and s.state_nbytes() == 0
+
+
+def test_stream_tokens_use_the_lean_step_equal_to_reference(synth):
+    """The batched path uses LeanStepper; the reference uses AcousticModel.step: same tokens."""
+    _, tokens, _ = synthesize_ref(synth, "Tokens match.")
+    s = synth.open()
+    s.push("Tokens match.")
+    s.close()
+    state = synth.model.init_state(1)
+    q = s._queue
+    lean = []
+    while not q.exhausted:
+        tok, _, state = synth._stepper.step(state, q.take(1))
+        lean.append(tok[0])
+    assert torch.equal(torch.stack(lean, 1), tokens)
+    s.cancel()

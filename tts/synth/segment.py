@@ -1,0 +1,107 @@
+"""Input streaming: raw text pieces -> complete segments, cut only where it is safe.
+
+A voice agent's LLM sends text in arbitrary pieces ("$4", "2.", "50 to"...).
+The normaliser reads whole tokens and sometimes their neighbours ("$42.50",
+"Dr. Smith", "No. 5", "9 am"), so text is never normalised piece by piece.
+Instead the raw text is buffered and cut at *phrase boundaries*:
+
+* a sentence mark ``. ! ? …`` (optionally followed by closing quotes or
+  brackets), then whitespace, then the first character of the next phrase;
+* a clause mark ``, ; : —`` likewise, once the segment is at least
+  ``clause_min_chars`` long (short clauses like "Well, " stay with their
+  sentence: each segment is planned with silence at both edges).
+
+A "." is not a boundary after a known abbreviation ("Dr.", "approx."), an
+initial or initialism ("J.", "U.S."), or before a lowercase letter or digit
+("5 p.m. and", "No. 5").
+
+Why this gives invariant 4 (pieces == whole). Whether position i is a
+boundary depends only on the text of the current segment up to i and on the
+one non-space character after the whitespace, and a boundary is taken only
+once that character has arrived. So however the text is cut into pieces,
+the segments taken are exactly those of the whole text; only ``flush()``
+(the caller saying "speak what you have") can cut elsewhere.
+
+Segments are then normalised and phonemised whole (``segment_phrases``),
+which may split them further into sentences.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..text.frontend import Frontend, Phrase, phonemize_phrase, split_phrases
+from ..text.normalize import ABBREVIATIONS
+
+SENTENCE_MARKS = ".!?…"
+CLAUSE_MARKS = ",;:—"
+CLAUSE_MIN_CHARS = 48
+_BOUNDARY = re.compile(r"([" + re.escape(SENTENCE_MARKS + CLAUSE_MARKS) + r"])([\"')\]”’»]*)(\s+)(?=(\S))")
+_ABBR_LOWER = {a.lower() for a in ABBREVIATIONS}
+
+
+def _dot_ends_sentence(text: str, mark_at: int, next_char: str) -> bool:
+    """Is the '.' at ``text[mark_at]`` a full stop (not an abbreviation or initial)?"""
+    if next_char.islower() or next_char.isdigit():
+        return False
+    token = text[:mark_at].rsplit(None, 1)[-1] if text[:mark_at].strip() else ""
+    token = token.lstrip("\"'([“‘«")
+    if not token:
+        return True
+    if "." in token or (len(token) == 1 and token.isalpha()):
+        return False  # "U.S.", "p.m.", "e.g.", "J."
+    return token.lower() not in _ABBR_LOWER
+
+
+def find_boundary(text: str, clause_min_chars: int = CLAUSE_MIN_CHARS) -> tuple[int, int] | None:
+    """The first phrase boundary of ``text``: (end of the segment, start of the rest), or None."""
+    for m in _BOUNDARY.finditer(text):
+        mark, seg_end, nxt = m.group(1), m.end(2), m.group(4)
+        if mark in CLAUSE_MARKS:
+            if len(text[:seg_end].strip()) >= clause_min_chars:
+                return seg_end, m.end(3)
+        elif mark != "." or _dot_ends_sentence(text, m.start(1), nxt):
+            return seg_end, m.end(3)
+    return None
+
+
+class TextBuffer:
+    """Raw text waiting for a phrase boundary."""
+
+    def __init__(self, clause_min_chars: int = CLAUSE_MIN_CHARS):
+        self.clause_min_chars = clause_min_chars
+        self._text = ""
+
+    def push(self, piece: str) -> list[str]:
+        """Append a piece; returns the segments it completed (possibly none)."""
+        self._text += piece
+        out = []
+        while (cut := find_boundary(self._text, self.clause_min_chars)) is not None:
+            seg_end, rest = cut
+            seg = self._text[:seg_end].strip()
+            self._text = self._text[rest:]
+            if seg:
+                out.append(seg)
+        return out
+
+    def flush(self) -> list[str]:
+        """Everything buffered, as a final segment (or nothing if it is blank)."""
+        seg, self._text = self._text.strip(), ""
+        return [seg] if seg else []
+
+    def __len__(self) -> int:
+        return len(self._text)
+
+
+def segment_phrases(frontend: Frontend, segment: str) -> list[Phrase]:
+    """A raw segment -> its phrases (normalised, phonemised); [] if it has nothing to say."""
+    normalized = frontend.normalize(segment)
+    phrases = [phonemize_phrase(p, frontend.lang) for p in split_phrases(normalized, frontend.max_phrase_chars)]
+    return [p for p in phrases if p.words]
+
+
+def text_phrases(frontend: Frontend, text: str, clause_min_chars: int = CLAUSE_MIN_CHARS) -> list[Phrase]:
+    """All phrases of a whole text, segmented exactly as a stream would segment it."""
+    buf = TextBuffer(clause_min_chars)
+    segments = buf.push(text) + buf.flush()
+    return [p for seg in segments for p in segment_phrases(frontend, seg)]

@@ -1,0 +1,280 @@
+"""``Synthesizer``: the one Python API the server and the CLI use.
+
+    synth = Synthesizer.load()                       # voices/ (or $STATECAST_VOICES), once
+    for chunk in synth.stream("Hello there.", voice="af_heart", speed=1.0):
+        play(chunk.pcm)                              # (N,) float32 at synth.sample_rate
+
+    s = synth.open({"af_heart": 0.7, "bf_emma": 0.3})   # input streaming: text in pieces
+    s.push("The total is $4"); s.push("2.50. Shall I")  # complete phrases are planned as they close
+    chunk = s.read(2)                                   # 2 frames (50 ms) of audio, words inside it
+    s.push(" book it?"); s.close()                      # then read until chunk.final
+
+    synth.step_streams([s1, s2, s3], [8, 8, 2])         # the server's tick: one batched step sequence
+
+Per frame: acoustic decoder step (``LeanStepper``, batched over streams) ->
+K tokens -> streaming codec decoder (batched over streams asking for the
+same number of frames) -> 600 samples. A stream's final chunk also carries
+the codec's overlap-add tail (the last 3 hops of its windows), so the audio
+ends with the full window of its last frame, after every word's end.
+
+Numbers are those of ``reference.synthesize_ref`` (reference decoder step,
+offline codec decode, no batching), which the tests hold equal to streaming
+and batched synthesis.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+import torch
+
+from ..errors import StatecastError
+from ..model.durations import check_speed
+from ..model.fast_step import LeanStepper
+from ..model.state import DecoderState
+from ..text.frontend import Frontend
+from ..voices import VoiceBundle, check_mix, load_bundle
+from .chunks import AudioChunk
+from .segment import CLAUSE_MIN_CHARS
+from .stream import SynthesisStream
+
+
+class Synthesizer:
+    """Loaded voices + models; opens streams and steps them (thread-safe, compute under one lock)."""
+
+    def __init__(self, bundle: VoiceBundle, clause_min_chars: int = CLAUSE_MIN_CHARS, compile: bool = False):
+        self.bundle = bundle
+        self.model = bundle.acoustic
+        self.codec = bundle.codec
+        self.sample_rate: int = int(self.codec.cfg.sample_rate)
+        self.hop: int = int(self.codec.cfg.hop)
+        self.frame_rate: float = float(self.model.cfg.frame_rate)
+        self.default_voice: str = bundle.default
+        self.speed_range = (float(self.model.cfg.speed_min), float(self.model.cfg.speed_max))
+        self.clause_min_chars = clause_min_chars
+        self._stepper = LeanStepper(self.model, compile=compile)
+        self._frontends: dict[str, Frontend] = {}
+        self._lock = threading.RLock()
+
+    @classmethod
+    def load(cls, voices_dir: str | Path | None = None, threads: int = 1, device: str = "cpu",
+             warm: bool = True, compile: bool = False) -> "Synthesizer":
+        """Load a voice bundle (``tts.voices``): ``voices_dir``, else $STATECAST_VOICES, else <repo>/voices.
+
+        ``threads`` sets torch's intra-op threads for this process (one per
+        inference worker is fastest on a busy CPU). ``warm`` runs one short
+        phrase so the first request does not pay for lazy initialisation.
+        ``compile`` runs the decoder step through torch.compile (about 25 s
+        more at load, about 25% less per frame: benchmarks/bench_acoustic_step.py).
+        """
+        if not isinstance(threads, int) or threads < 1:
+            raise StatecastError(f"threads must be a positive integer, got {threads!r}")
+        try:
+            torch.device(device)
+        except RuntimeError:
+            raise StatecastError(f"unknown device {device!r}") from None
+        if device.startswith("cuda") and not torch.cuda.is_available():
+            raise StatecastError(f"device {device!r} asked for, but torch sees no CUDA device")
+        torch.set_num_threads(threads)
+        synth = cls(load_bundle(voices_dir, device=device), compile=compile)
+        if warm:
+            synth._warm()
+        return synth
+
+    def _warm(self) -> None:
+        """One stream alone, then two batched (a compiled step specialises batch 1 apart)."""
+        for _ in self.stream("Hi.", first_chunk_frames=1):
+            pass
+        pair = [self.open(), self.open()]
+        for s in pair:
+            s.push("Hi.")
+            s.close()
+        while not all(s.done for s in pair):
+            self.step_streams([s for s in pair if not s.done], [2, 1][: sum(not s.done for s in pair)])
+
+    # ---- voices --------------------------------------------------------------------------
+    def voices(self) -> list[dict]:
+        """[{"name", "lang", "gender", "accent", "description"}] in voices.json order."""
+        return [v.public() for v in self.bundle.voices.values()]
+
+    def _frontend(self, lang: str) -> Frontend:
+        if lang not in self._frontends:
+            self._frontends[lang] = Frontend(lang)
+        return self._frontends[lang]
+
+    def resolve_voice(self, voice: str | dict[str, float] | None) -> tuple[torch.Tensor, str]:
+        """A name, a {name: weight} mix or None (default) -> ((W,) voice vector, language)."""
+        voices = self.bundle.voices
+        if voice is None:
+            voice = self.default_voice
+        if isinstance(voice, str):
+            mix = check_mix({voice: 1.0}, voices)
+        elif isinstance(voice, dict):
+            mix = check_mix(voice, voices)
+        else:
+            raise StatecastError(f"voice must be a name or a {{name: weight}} mix, got {type(voice).__name__}")
+        speakers: dict[str, float] = {}
+        for name, w in mix.items():
+            spk = voices[name].speaker
+            speakers[spk] = speakers.get(spk, 0.0) + w
+        vec = self.model.voice_vector(speakers)
+        # A blend speaks the language of its heaviest voice (ties: first listed).
+        lead = max(mix, key=lambda n: mix[n])
+        return vec, voices[lead].lang
+
+    # ---- streams -------------------------------------------------------------------------
+    def open(self, voice: str | dict[str, float] | None = None, speed: float = 1.0,
+             temperature: float = 0.0, seed: int | None = None) -> SynthesisStream:
+        """A new stream; voice, speed and temperature are checked now (StatecastError)."""
+        vec, lang = self.resolve_voice(voice)
+        speed = check_speed(speed, *self.speed_range)
+        if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) \
+                or not math.isfinite(temperature) or not 0 <= temperature <= 2:
+            raise StatecastError(f"temperature {temperature!r} is outside [0, 2]")
+        with self._lock:
+            return SynthesisStream(self, voice if voice is not None else self.default_voice, vec, lang,
+                                   speed, temperature, seed)
+
+    def stream(self, text: str, voice: str | dict[str, float] | None = None, speed: float = 1.0,
+               first_chunk_frames: int = 2, chunk_frames: int = 8, **open_kw) -> Iterator[AudioChunk]:
+        """Speak a whole text: open, push, close, then chunks until the final one.
+
+        Input errors (empty text, unknown voice, bad speed) raise here, before
+        the first chunk is asked for.
+        """
+        if not isinstance(text, str) or not text.strip():
+            raise StatecastError("empty text: nothing to speak")
+        for n in (first_chunk_frames, chunk_frames):
+            if not isinstance(n, int) or n < 1:
+                raise StatecastError(f"chunk sizes must be positive frame counts, got {n!r}")
+        s = self.open(voice, speed, **open_kw)
+        try:
+            s.push(text)
+            s.close()
+        except BaseException:
+            s.cancel()
+            raise
+        return _drain(s, first_chunk_frames, chunk_frames)
+
+    def synthesize(self, text: str, voice=None, speed: float = 1.0, **kw) -> tuple[np.ndarray, list]:
+        """Whole text -> (pcm (N,) float32, [WordTimestamp]): the stream's chunks joined."""
+        chunks = list(self.stream(text, voice, speed, **kw))
+        return np.concatenate([c.pcm for c in chunks]), [w for c in chunks for w in c.words]
+
+    # ---- the batched step ------------------------------------------------------------------
+    def step_streams(self, streams: list[SynthesisStream], frames: list[int]) -> list[AudioChunk | None]:
+        """Advance several streams together; streams[i] gets up to frames[i] frames.
+
+        One acoustic step per frame for the whole batch (streams leave it as
+        their share runs out), then one codec call per group of streams asking
+        for the same number of frames. Entry i is None when that stream has
+        nothing ready (no planned frames and not closed) or has already
+        finished. Bit-for-bit a batch gives each stream what stepping it
+        alone would (tested).
+        """
+        if len(streams) != len(frames):
+            raise ValueError(f"{len(streams)} streams but {len(frames)} frame counts")
+        if len({id(s) for s in streams}) != len(streams):
+            raise ValueError("a stream appears twice in one step")
+        with self._lock, torch.no_grad():
+            counts = []
+            for s, n in zip(streams, frames):
+                if s._synth is not self:
+                    raise ValueError(f"stream {s.id} belongs to another Synthesizer")
+                s._check_live()
+                if not isinstance(n, int) or n < 0:
+                    raise ValueError(f"frame counts must be ints >= 0, got {n!r}")
+                counts.append(0 if s.done else min(n, s.frames_ready))
+            busy = [i for i, n in enumerate(counts) if n > 0]
+            tokens = self._acoustic(streams, counts, busy)
+            pcm = self._codec(streams, counts, busy, tokens)
+            return [self._chunk(s, pcm.get(i)) for i, s in enumerate(streams)]
+
+    def _acoustic(self, streams, counts, busy) -> dict[int, torch.Tensor]:
+        """Decoder steps for streams ``busy``: {i: tokens (counts[i], K)}; their states advance."""
+        if not busy:
+            return {}
+        order = sorted(busy, key=lambda i: -counts[i])  # the batch shrinks from the end
+        n_max = counts[order[0]]
+        D = self.model.cfg.d_model
+        cond = torch.zeros(len(order), n_max, D, device=self.model.device)
+        for row, i in enumerate(order):
+            cond[row, :counts[i]] = streams[i]._queue.take(counts[i])
+        # One stream steps its own state in place; a batch steps a stacked copy.
+        state = streams[order[0]]._dec if len(order) == 1 else DecoderState.cat([streams[i]._dec for i in order])
+        out = torch.empty(len(order), n_max, self.model.cfg.n_codebooks, dtype=torch.long, device=cond.device)
+        live = len(order)
+        layout = self.model.layout
+        for t in range(n_max):
+            while counts[order[live - 1]] <= t:  # streams whose share is done leave the batch
+                live -= 1
+                streams[order[live]]._dec = state.gather([live])
+                state = state.gather(list(range(live)))
+            tok, logits, state = self._stepper.step(state, cond[:live, t])
+            for row in range(live):
+                s = streams[order[row]]
+                if s.temperature > 0:  # sampled streams re-pick their own row with their own generator
+                    digits = layout.pick(logits[row:row + 1], s.temperature, s._generator)
+                    tok[row] = layout.digits_to_tokens(digits)[0]
+                    state.prev[row] = layout.embed_index(digits)[0]
+            out[:live, t] = tok
+        if len(order) == 1:
+            streams[order[0]]._dec = state
+        else:
+            for row in range(live):
+                streams[order[row]]._dec = state.gather([row])
+        return {i: out[row, :counts[i]] for row, i in enumerate(order)}
+
+    def _codec(self, streams, counts, busy, tokens) -> dict[int, torch.Tensor]:
+        """Codec decode for streams ``busy``, batched by frame count: {i: pcm (counts[i] * H,)}."""
+        groups: dict[int, list[int]] = {}
+        for i in busy:
+            groups.setdefault(counts[i], []).append(i)
+        pcm = {}
+        for n, members in groups.items():
+            state = type(streams[members[0]]._codec).cat([streams[i]._codec for i in members])
+            tok = torch.stack([tokens[i] for i in members]).transpose(1, 2)  # (b, K, n)
+            wave, state = self.codec.decoder(self.codec.quantizer.dequantize(tok), state)
+            for row, i in enumerate(members):
+                streams[i]._codec = state.select([row])
+                pcm[i] = wave[row]
+        return pcm
+
+    def _chunk(self, s: SynthesisStream, pcm: torch.Tensor | None) -> AudioChunk | None:
+        """Wrap a stream's new samples (and, when it is drained, its codec tail) as a chunk."""
+        if s._final_sent:
+            return None
+        final = s._drained
+        if final:
+            tail = s._codec.tail[0]
+            pcm = tail if pcm is None else torch.cat([pcm, tail])
+        if pcm is None:
+            return None
+        wave = pcm.clamp(-1.0, 1.0).float().cpu().numpy()
+        start = s._samples / self.sample_rate
+        s._samples += wave.shape[0]
+        words = s._take_words(s._samples / self.sample_rate, final)
+        if final:
+            s._final_sent = True
+            s._release()
+        return AudioChunk(pcm=wave, start=start, words=words, final=final)
+
+
+def _drain(s: SynthesisStream, first: int, rest: int) -> Iterator[AudioChunk]:
+    n = first
+    try:
+        while True:
+            chunk = s.read(n)
+            if chunk is None:  # cannot happen on a closed stream; guard against a spin
+                raise RuntimeError(f"closed stream {s.id} produced nothing")
+            yield chunk
+            if chunk.final:
+                return
+            n = rest
+    finally:
+        if not s.done:  # the consumer stopped early: free the state now
+            s.cancel()
