@@ -20,6 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "eval": ("tts.eval.cli", "synthesize a sentence set and score WER / DNSMOS / RTF / TTFA"),
     "bench": ("tts.bench.cli", "time first audio and real-time factor, side by side with peers"),
     "phonemize": ("tts.text.cli", "show what the text frontend makes of some text"),
+    "serve": ("server.serve_cli", "run the HTTP + websocket speech service (uvicorn)"),
     "say": ("tts.say_cli", "speak text into an audio file (or stdout) with the installed voices"),
     "train": ("tts.train.cli", "train a model: the codec now, the acoustic model next"),
 }
