@@ -7,8 +7,10 @@ reported beside wall time because it excludes time spent waiting for a core):
 1. step latency per frame, at batch 1 and 16, at frame 50 and at frame 5000
    (the SSM's cost must be flat in utterance length), for three paths:
    ``ref`` (``AcousticModel.step``: module calls, checked kernel step),
-   ``lean`` (``fast_step.LeanStepper``: folded weights, ~20 ops per layer) and
-   ``compiled`` (the lean step through ``torch.compile``);
+   ``lean`` (``fast_step.LeanStepper``: folded weights, ~20 ops per layer),
+   ``native`` (``native_step.NativeStepper``: the lean math as one C call,
+   built with gcc on first use) and ``compiled`` (the lean step through
+   ``torch.compile``);
 2. state bytes per stream;
 3. time to first frame: plan a phrase (encoder + durations + conditioning)
    and take the first decoder step;
@@ -41,6 +43,7 @@ sys.path.insert(0, str(REPO))
 
 from tts.model import AcousticModel, small_config, tiny_config  # noqa: E402
 from tts.model.fast_step import LeanStepper  # noqa: E402
+from tts.model.native_step import NativeStepper  # noqa: E402
 
 SENTENCE = "Your table for four is booked at seven thirty tonight."
 
@@ -151,7 +154,7 @@ def main() -> int:
     ap.add_argument("--far", type=int, default=5000)
     ap.add_argument("--n", type=int, default=300, help="timed steps per measurement")
     ap.add_argument("--no-compile", action="store_true")
-    ap.add_argument("--paths", default="ref,lean,compiled")
+    ap.add_argument("--paths", default="ref,lean,native,compiled")
     ap.add_argument("--reps", type=int, default=20, help="repetitions of the first-frame measurement")
     ap.add_argument("--train", action="store_true", help="also time a training step (B x frames)")
     ap.add_argument("--train-threads", default="1,2", help="thread counts to time training at")
@@ -176,6 +179,12 @@ def main() -> int:
         paths["ref"] = lambda s, c: model.step(s, c)
     if "lean" in wanted:
         paths["lean"] = LeanStepper(model).step
+    native_s = None
+    if "native" in wanted:
+        t0 = time.perf_counter()
+        paths["native"] = NativeStepper(model).step  # raises if gcc cannot build it
+        native_s = round(time.perf_counter() - t0, 2)
+        print(f"  native step ready in {native_s} s (a build on first use, then a cached load)", flush=True)
     if "compiled" in wanted:
         compiled = LeanStepper(model, compile=True)
         t0 = time.perf_counter()
@@ -208,7 +217,7 @@ def main() -> int:
 
     doc = {"benchmark": "bench_acoustic_step", "host": platform.node(), "cpu_count": os.cpu_count(),
            "load_avg_1m": round(os.getloadavg()[0], 2), "torch": torch.__version__, "threads": 1,
-           "config": cfg.to_dict(), "parameters": model.parameter_counts(), "compile_seconds": compile_s,
+           "config": cfg.to_dict(), "parameters": model.parameter_counts(), "compile_seconds": compile_s, "native_ready_seconds": native_s,
            "steps": rows, "state_bytes_per_stream": state_bytes,
            "cond_bytes_per_queued_frame": cfg.d_model * 4, "first_frame": first,
            "acoustic_rtf_batch1_cpu": rtf, "train": train,

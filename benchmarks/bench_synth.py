@@ -21,6 +21,11 @@ is the fairer "compute only" number):
     python benchmarks/bench_synth.py                    # writes results/bench_synth.json
     python benchmarks/bench_synth.py --bundles fixture-full --batches 1,16
     python benchmarks/bench_synth.py --compile          # also with the torch.compile'd decoder step
+    python benchmarks/bench_synth.py --native           # also with the native (C) decoder step
+
+``--native`` swaps the loaded synthesizer's decoder step for
+``tts.model.native_step.make_stepper`` (the C step, built on first use),
+which is what ``Synthesizer.load`` should do once it takes a ``native`` flag.
 """
 
 from __future__ import annotations
@@ -161,6 +166,9 @@ def main(argv=None) -> int:
     p.add_argument("--batches", default="1,4,16")
     p.add_argument("--repeats", type=int, default=7)
     p.add_argument("--compile", action="store_true", help="also time each bundle with Synthesizer.load(compile=True)")
+    p.add_argument("--native", action="store_true", help="also time each bundle with the native (C) decoder step")
+    p.add_argument("--native-weights", default="fp32", help="native step matmul weights: fp32, bf16 or fp32,bf16")
+    p.add_argument("--only-native", action="store_true", help="time only the native decoder step")
     p.add_argument("--out", default=str(REPO / "results" / "bench_synth.json"))
     args = p.parse_args(argv)
     torch.set_num_threads(1)
@@ -180,11 +188,18 @@ def main(argv=None) -> int:
                     dirs[name] = real
                 else:
                     print(f"real: no voices installed in {real}, skipped")
-        runs = [(name, d, False) for name, d in dirs.items()]
+        runs = [] if args.only_native else [(name, d, "lean") for name, d in dirs.items()]
+        if args.native or args.only_native:
+            for w in args.native_weights.split(","):
+                runs += [(name + "+native" + ("" if w == "fp32" else "-" + w), d, "native-" + w) for name, d in dirs.items()]
         if args.compile:
-            runs += [(name + "+compile", d, True) for name, d in dirs.items() if name != "fixture-tiny"]
-        for name, d, compiled in runs:
-            synth = Synthesizer.load(d, threads=1, compile=compiled)
+            runs += [(name + "+compile", d, "compile") for name, d in dirs.items() if name != "fixture-tiny"]
+        for name, d, step in runs:
+            synth = Synthesizer.load(d, threads=1, compile=step == "compile")
+            if step.startswith("native"):
+                from tts.model.native_step import NativeStepper
+                synth._stepper = NativeStepper(synth.model, weights=step.split("-", 1)[1])  # raises if it cannot be built: no silent fallback here
+                synth._warm()
             row = {"parameters": {"acoustic": synth.model.parameter_counts()["total"],
                                   "codec_decoder": synth.codec.parameter_counts()["decoder"]},
                    "state_bytes_per_stream": synth.open().state_nbytes()}

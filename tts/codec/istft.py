@@ -18,6 +18,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .layers import linear_t
+
 
 def synthesis_window(n_fft: int, hop: int) -> torch.Tensor:
     """Periodic Hann scaled so the overlapped windows sum to about one."""
@@ -72,7 +74,7 @@ class ISTFTHead(nn.Module):
 
     def frames(self, x: torch.Tensor) -> torch.Tensor:
         """x (B, T, C) -> windowed time-domain frames (B, T, n_fft) float32."""
-        h = self.proj(x).float()
+        h = linear_t(self, "proj", x, self.proj.weight, self.proj.bias).float()
         with torch.autocast(device_type=h.device.type, enabled=False):
             log_mag, phase = h.split(self.n_bins, dim=-1)
             mag = torch.exp(log_mag.clamp(max=self.max_log_mag))

@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 SMALL_CONV_ROWS = 64  # B*T at or below which the unfold path wins (measured, 1 thread)
+LINEAR_T_MIN_ROWS = 4  # rows from which linear_t's transposed weights win (measured, 1 thread)
 
 
 def depthwise_conv_ref(xs: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
@@ -38,6 +39,31 @@ def depthwise_conv(xs: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -
     if rows <= SMALL_CONV_ROWS:
         return depthwise_conv_small(xs, weight, bias)
     return depthwise_conv_ref(xs, weight, bias)
+
+
+def linear_t(owner: nn.Module, name: str, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None):
+    """F.linear(x, weight, bias), inference-fast: x (..., C_in) -> (..., C_out).
+
+    Without autograd it runs ``addmm`` on a cached contiguous (C_in, C_out)
+    copy of the weight: on one thread that layout is 1.5-2x faster for the
+    few-row products of streaming decode (measured: 256 -> 2402 at 8 rows,
+    97 us instead of 184 us). The copy is keyed on the weight's storage and
+    version counter, so an optimiser step or load_state_dict refreshes it.
+    Below LINEAR_T_MIN_ROWS rows (a 1-2 frame chunk, bound by reading the
+    weights from memory) the (C_out, C_in) layout is faster and is kept; with
+    autograd (training) it is plain F.linear.
+    """
+    if (torch.is_grad_enabled() or x.dtype != weight.dtype or x.device.type != "cpu"
+            or x.numel() < LINEAR_T_MIN_ROWS * x.shape[-1]):
+        return F.linear(x, weight, bias)
+    cache = owner.__dict__.setdefault("_linear_t_cache", {})
+    key = (weight.data_ptr(), weight._version)
+    hit = cache.get(name)
+    if hit is None or hit[0] != key:
+        hit = cache[name] = (key, weight.detach().t().contiguous())
+    x2 = x.reshape(-1, x.shape[-1])
+    y = torch.addmm(bias, x2, hit[1]) if bias is not None else torch.mm(x2, hit[1])
+    return y.view(*x.shape[:-1], y.shape[-1])
 
 
 def _push_state(state: torch.Tensor | None, x: torch.Tensor, context: int):
@@ -73,7 +99,7 @@ class CausalConv(nn.Module):
     def forward(self, x: torch.Tensor, state: torch.Tensor | None = None):
         xs, state = _push_state(state, x, self.kernel - 1)
         cols = xs.unfold(1, self.kernel, 1)  # (B, T, C_in, k)
-        y = F.linear(cols.reshape(*cols.shape[:2], -1), self.weight.flatten(1), self.bias)
+        y = linear_t(self, "weight", cols.reshape(*cols.shape[:2], -1), self.weight.flatten(1), self.bias)
         return y, state
 
 
@@ -111,5 +137,6 @@ class ConvNeXtBlock(nn.Module):
         # the module-call machinery costs as much as the small ops themselves.
         h = F.layer_norm(h, (self.dim,), self.norm.weight, self.norm.bias, self.norm.eps)
         # SiLU, not erf-GELU: same role, 4x cheaper for a 1-frame chunk (measured).
-        h = F.linear(F.silu(F.linear(h, self.pw1.weight, self.pw1.bias)), self.pw2.weight, self.pw2.bias)
+        h = F.silu(linear_t(self, "pw1", h, self.pw1.weight, self.pw1.bias))
+        h = linear_t(self, "pw2", h, self.pw2.weight, self.pw2.bias)
         return torch.addcmul(x, self.gamma, h), state

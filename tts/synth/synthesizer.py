@@ -11,7 +11,7 @@
 
     synth.step_streams([s1, s2, s3], [8, 8, 2])         # the server's tick: one batched step sequence
 
-Per frame: acoustic decoder step (``LeanStepper``, batched over streams) ->
+Per frame: acoustic decoder step (native C or ``LeanStepper``, batched over streams) ->
 K tokens -> streaming codec decoder (batched over streams asking for the
 same number of frames) -> 600 samples. A stream's final chunk also carries
 the codec's overlap-add tail (the last 3 hops of its windows), so the audio
@@ -34,7 +34,7 @@ import torch
 
 from ..errors import StatecastError
 from ..model.durations import check_speed
-from ..model.fast_step import LeanStepper
+from ..model.native_step import make_stepper
 from ..model.state import DecoderState
 from ..text.frontend import Frontend
 from ..voices import VoiceBundle, check_mix, load_bundle
@@ -46,7 +46,8 @@ from .stream import SynthesisStream
 class Synthesizer:
     """Loaded voices + models; opens streams and steps them (thread-safe, compute under one lock)."""
 
-    def __init__(self, bundle: VoiceBundle, clause_min_chars: int = CLAUSE_MIN_CHARS, compile: bool = False):
+    def __init__(self, bundle: VoiceBundle, clause_min_chars: int = CLAUSE_MIN_CHARS, compile: bool = False,
+                 native: bool = True):
         self.bundle = bundle
         self.model = bundle.acoustic
         self.codec = bundle.codec
@@ -56,13 +57,16 @@ class Synthesizer:
         self.default_voice: str = bundle.default
         self.speed_range = (float(self.model.cfg.speed_min), float(self.model.cfg.speed_max))
         self.clause_min_chars = clause_min_chars
-        self._stepper = LeanStepper(self.model, compile=compile)
+        # The native C step (built once with gcc, cached) is ~2x faster per
+        # frame than the torch step; it falls back to the torch step, with
+        # one log line, where it cannot be built.
+        self._stepper = make_stepper(self.model, native=native, compile=compile)
         self._frontends: dict[str, Frontend] = {}
         self._lock = threading.RLock()
 
     @classmethod
     def load(cls, voices_dir: str | Path | None = None, threads: int = 1, device: str = "cpu",
-             warm: bool = True, compile: bool = False) -> "Synthesizer":
+             warm: bool = True, compile: bool = False, native: bool = True) -> "Synthesizer":
         """Load a voice bundle (``tts.voices``): ``voices_dir``, else $STATECAST_VOICES, else <repo>/voices.
 
         ``threads`` sets torch's intra-op threads for this process (one per
@@ -70,6 +74,8 @@ class Synthesizer:
         phrase so the first request does not pay for lazy initialisation.
         ``compile`` runs the decoder step through torch.compile (about 25 s
         more at load, about 25% less per frame: benchmarks/bench_acoustic_step.py).
+        ``native`` (default) uses the C decoder step (``tts.model.native_step``);
+        ``STATECAST_NATIVE=0`` or ``native=False`` keeps the torch step.
         """
         if not isinstance(threads, int) or threads < 1:
             raise StatecastError(f"threads must be a positive integer, got {threads!r}")
@@ -80,7 +86,7 @@ class Synthesizer:
         if device.startswith("cuda") and not torch.cuda.is_available():
             raise StatecastError(f"device {device!r} asked for, but torch sees no CUDA device")
         torch.set_num_threads(threads)
-        synth = cls(load_bundle(voices_dir, device=device), compile=compile)
+        synth = cls(load_bundle(voices_dir, device=device), compile=compile, native=native)
         if warm:
             synth._warm()
         return synth
