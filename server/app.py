@@ -17,7 +17,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 import tts
 
-from . import http_errors, routes_meta, routes_speech, routes_ws
+from . import http_errors, routes_meta, routes_page, routes_speech, routes_ws
 from .deps import Services
 from .limits import BodyLimitMiddleware
 from .metrics import ServerMetrics
@@ -69,6 +69,7 @@ def create_app(settings: Settings | None = None, synth=None) -> FastAPI:
     app.include_router(routes_meta.router)
     app.include_router(routes_speech.router)
     app.include_router(routes_ws.router)
+    app.include_router(routes_page.router)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins), allow_methods=["GET", "POST"],
                            allow_headers=["Authorization", "Content-Type"], expose_headers=["X-Sample-Rate"])
