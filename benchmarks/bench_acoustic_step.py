@@ -12,6 +12,11 @@ reported beside wall time because it excludes time spent waiting for a core):
    built with gcc on first use) and ``compiled`` (the lean step through
    ``torch.compile``);
 2. state bytes per stream;
+2b. the same step beside a causal Transformer decoder of the same width and
+   depth with a KV cache (``benchmarks/kv_baseline.py``), its cache prefilled
+   with random keys/values to frames 50, 1000 and 5000: ms per step, the cost
+   ratio frame 5000 / frame 50 and bytes of state/cache per stream, for
+   both decoders in one table (``constant_cost`` in the JSON);
 3. time to first frame: plan a phrase (encoder + durations + conditioning)
    and take the first decoder step;
 4. (--train) training frames per second: forward + backward + AdamW on
@@ -45,6 +50,9 @@ from tts.model import AcousticModel, small_config, tiny_config  # noqa: E402
 from tts.model.fast_step import LeanStepper  # noqa: E402
 from tts.model.native_step import NativeStepper  # noqa: E402
 
+sys.path.insert(0, str(REPO / "benchmarks"))
+from kv_baseline import KVDecoder, KVDecoderConfig  # noqa: E402
+
 SENTENCE = "Your table for four is booked at seven thirty tonight."
 
 
@@ -56,7 +64,8 @@ def per_step(step, state, cond, n: int) -> dict:
     return {"wall_ms": (time.perf_counter() - w0) / n * 1e3, "cpu_ms": (time.thread_time() - c0) / n * 1e3}
 
 
-def bench_steps(model, paths: dict, batches: list[int], near: int, far: int, n: int) -> list[dict]:
+def bench_steps(model, paths: dict, batches: list[int], near: int, far: int, n: int,
+                mid: int | None = None) -> list[dict]:
     rows = []
     for name, step in paths.items():
         for B in batches:
@@ -65,6 +74,11 @@ def bench_steps(model, paths: dict, batches: list[int], near: int, far: int, n: 
             for _ in range(near):  # reach frame `near` (also the warm-up)
                 step(state, cond)
             at_near = per_step(step, state, cond, n)
+            at_mid = None
+            if mid is not None and near < mid < far:  # on the way to `far` anyway
+                while int(state.frame[0]) < mid:
+                    step(state, cond)
+                at_mid = per_step(step, state, cond, n)
             while int(state.frame[0]) < far:
                 step(state, cond)
             at_far = per_step(step, state, cond, n)
@@ -73,9 +87,79 @@ def bench_steps(model, paths: dict, batches: list[int], near: int, far: int, n: 
                          "far_cpu_ms": round(at_far["cpu_ms"], 4), "far_wall_ms": round(at_far["wall_ms"], 4),
                          "far_over_near_cpu": round(at_far["cpu_ms"] / at_near["cpu_ms"], 3),
                          "cpu_ms_per_stream_near": round(at_near["cpu_ms"] / B, 4)})
+            if at_mid is not None:
+                rows[-1].update({"frame_mid": mid, "mid_cpu_ms": round(at_mid["cpu_ms"], 4),
+                                 "mid_wall_ms": round(at_mid["wall_ms"], 4)})
             print(f"  {name:9s} B={B:<3d} frame {near}: {at_near['cpu_ms']:.3f} ms cpu ({at_near['wall_ms']:.3f} wall)"
                   f" | frame {far}: {at_far['cpu_ms']:.3f} ms cpu ({at_far['wall_ms']:.3f} wall)", flush=True)
     return rows
+
+
+def bench_kv(kv: KVDecoder, batches: list[int], frames: list[int], n: int) -> list[dict]:
+    """The Transformer step at each cache length in ``frames``, for each batch size.
+
+    The cache is prefilled with random keys/values to length t (stepping 5000
+    times would only cost time); every timed call then writes position t and
+    attends over t + 1 entries, resetting the length so all n calls see the
+    same frame.
+    """
+    rows = []
+    g = torch.Generator().manual_seed(0)
+    for B in batches:
+        x = torch.randn(B, kv.cfg.d_model, generator=g)
+        for t in frames:
+            cache = kv.init_cache(B, capacity=t + 1)
+            cache.fill_random(t, generator=g)
+
+            def step(cache, x, t=t):
+                cache.length = t
+                kv.step(x, cache)
+
+            for _ in range(5):  # warm-up
+                step(cache, x)
+            m = per_step(step, cache, x, n)
+            cache.length = t
+            rows.append({"path": "transformer_kv", "batch": B, "frame": t, "cpu_ms": round(m["cpu_ms"], 4),
+                         "wall_ms": round(m["wall_ms"], 4), "cache_bytes_per_stream": cache.nbytes_per_stream()})
+            print(f"  {'kv':9s} B={B:<3d} frame {t}: {m['cpu_ms']:.3f} ms cpu ({m['wall_ms']:.3f} wall), "
+                  f"cache {cache.nbytes_per_stream() / 2**20:.2f} MiB/stream", flush=True)
+            del cache
+    return rows
+
+
+def constant_cost_table(ssm_rows: list[dict], kv_rows: list[dict], state_bytes: int, frames: list[int]) -> list[dict]:
+    """One row per (decoder path, batch): cpu ms per step and bytes per stream at each frame, and the ratio last/first."""
+    table = []
+    for r in ssm_rows:
+        ms = {r["frame_near"]: r["near_cpu_ms"], r["frame_far"]: r["far_cpu_ms"]}
+        if "frame_mid" in r:
+            ms[r["frame_mid"]] = r["mid_cpu_ms"]
+        table.append({"decoder": "ssm", "path": r["path"], "batch": r["batch"],
+                      "cpu_ms": {str(t): ms[t] for t in sorted(ms)},
+                      "bytes_per_stream": {str(t): state_bytes for t in sorted(ms)}})
+    for B in sorted({r["batch"] for r in kv_rows}):
+        rs = sorted((r for r in kv_rows if r["batch"] == B), key=lambda r: r["frame"])
+        table.append({"decoder": "transformer_kv", "path": "sdpa", "batch": B,
+                      "cpu_ms": {str(r["frame"]): r["cpu_ms"] for r in rs},
+                      "bytes_per_stream": {str(r["frame"]): r["cache_bytes_per_stream"] for r in rs}})
+    lo, hi = str(min(frames)), str(max(frames))
+    for row in table:
+        ms = row["cpu_ms"]
+        row["ratio_far_over_near"] = round(ms[hi] / ms[lo], 3) if lo in ms and hi in ms else None
+        row["ratio_frames"] = f"{hi}/{lo}"
+    return table
+
+
+def print_constant_cost(table: list[dict], frames: list[int]) -> None:
+    cols = [str(t) for t in frames]
+    head = " ".join(f"{'ms@' + c:>9s}" for c in cols) + " " + " ".join(f"{'KiB@' + c:>10s}" for c in cols)
+    print(f"{'decoder':15s} {'path':7s} {'B':>3s} {head} {'ratio ' + cols[-1] + '/' + cols[0]:>15s}")
+    for row in table:
+        ms = " ".join(f"{row['cpu_ms'].get(c, float('nan')):9.3f}" for c in cols)
+        kib = " ".join(f"{row['bytes_per_stream'].get(c, float('nan')) / 1024:10.1f}" for c in cols)
+        ratio = row["ratio_far_over_near"]
+        print(f"{row['decoder']:15s} {row['path']:7s} {row['batch']:3d} {ms} {kib} "
+              f"{'-' if ratio is None else f'{ratio:.3f}':>15s}")
 
 
 def phrase_ids(model) -> tuple[list[int], str]:
@@ -152,6 +236,10 @@ def main() -> int:
     ap.add_argument("--batches", default="1,16")
     ap.add_argument("--near", type=int, default=50)
     ap.add_argument("--far", type=int, default=5000)
+    ap.add_argument("--mid", type=int, default=1000, help="also time the SSM paths here on the way to --far")
+    ap.add_argument("--no-kv", action="store_true", help="skip the Transformer/KV-cache baseline")
+    ap.add_argument("--kv-mlp-ratio", type=int, default=4, help="MLP width of the Transformer baseline, x d_model")
+    ap.add_argument("--kv-n", type=int, default=100, help="timed Transformer steps per measurement")
     ap.add_argument("--n", type=int, default=300, help="timed steps per measurement")
     ap.add_argument("--no-compile", action="store_true")
     ap.add_argument("--paths", default="ref,lean,native,compiled")
@@ -165,6 +253,7 @@ def main() -> int:
     args = ap.parse_args()
 
     torch.set_num_threads(1)
+    load_start = round(os.getloadavg()[0], 2)
     overrides = {k: int(v) for k, v in (kv.split("=", 1) for kv in args.model)}
     cfg = (small_config if args.config == "small" else tiny_config)(**overrides)
     torch.manual_seed(0)
@@ -196,7 +285,23 @@ def main() -> int:
         print(f"  torch.compile of the lean step: {compile_s} s", flush=True)
         paths["compiled"] = compiled.step
 
-    rows = bench_steps(model, paths, batches, args.near, args.far, args.n)
+    with torch.no_grad():
+        rows = bench_steps(model, paths, batches, args.near, args.far, args.n, mid=args.mid)
+    kv_frames = sorted({args.near, args.mid, args.far})
+    kv_doc = kv_rows = None
+    if not args.no_kv:
+        torch.manual_seed(0)
+        kv_cfg = KVDecoderConfig(**{**KVDecoderConfig.like(cfg).__dict__, "mlp_ratio": args.kv_mlp_ratio})
+        kv = KVDecoder(kv_cfg).eval()
+        print(f"  transformer baseline: {kv_cfg.n_layers} x {kv_cfg.d_model}, {kv_cfg.n_heads} heads, "
+              f"mlp x{kv_cfg.mlp_ratio}, {kv.parameter_count()} params (SSM decoder: "
+              f"{model.parameter_counts()['decoder']})", flush=True)
+        with torch.no_grad():
+            kv_rows = bench_kv(kv, batches, kv_frames, args.kv_n)
+        kv_doc = {"config": dict(kv_cfg.__dict__), "parameters": kv.parameter_count(),
+                  "attention": "F.scaled_dot_product_attention, one query over the cache",
+                  "cache": "preallocated (B, H, t, Dh) per layer, prefilled with random keys/values",
+                  "steps": kv_rows}
     fastest = min(paths, key=lambda p: next(r["near_cpu_ms"] for r in rows if r["path"] == p and r["batch"] == batches[0]))
     first = bench_first_frame(model, paths[fastest], args.reps)
     first["step_path"] = fastest
@@ -206,6 +311,7 @@ def main() -> int:
     print(f"  state per stream: {state_bytes} bytes ({state_bytes / 1024:.1f} KiB); conditioning queue: "
           f"{cfg.d_model * 4} bytes per queued frame")
     print(f"  acoustic-only real-time factor at batch 1 (cpu): {rtf}")
+    constant_cost = constant_cost_table(rows, kv_rows or [], state_bytes, kv_frames)
     train = [bench_train(cfg, int(t), args.train_batch, args.train_frames, args.train_steps)
              for t in args.train_threads.split(",")] if args.train else None
 
@@ -214,6 +320,9 @@ def main() -> int:
     for r in rows:
         print(f"{r['path']:9s} {r['batch']:3d} {r['near_cpu_ms']:13.3f} {r['far_cpu_ms']:12.3f} "
               f"{r['far_over_near_cpu']:9.3f} {r['cpu_ms_per_stream_near']:10.4f} {r['near_wall_ms']:8.3f}")
+    print()
+    print(f"constant cost per frame (thread cpu ms per step; state/cache KiB per stream; load {os.getloadavg()[0]:.1f}):")
+    print_constant_cost(constant_cost, kv_frames)
 
     doc = {"benchmark": "bench_acoustic_step", "host": platform.node(), "cpu_count": os.cpu_count(),
            "load_avg_1m": round(os.getloadavg()[0], 2), "torch": torch.__version__, "threads": 1,
@@ -221,6 +330,7 @@ def main() -> int:
            "steps": rows, "state_bytes_per_stream": state_bytes,
            "cond_bytes_per_queued_frame": cfg.d_model * 4, "first_frame": first,
            "acoustic_rtf_batch1_cpu": rtf, "train": train,
+           "kv_baseline": kv_doc, "constant_cost": constant_cost, "load_avg_1m_start": load_start,
            "note": "cpu_ms = thread CPU time per call (excludes waiting for a core on this shared machine)"}
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
