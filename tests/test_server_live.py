@@ -71,7 +71,11 @@ def test_http_client_vanishing_mid_stream_frees_its_stream(synth):
         with httpx.Client(base_url=f"http://{url}") as client:
             with client.stream("POST", "/v1/audio/speech", json={"input": LONG, "response_format": "pcm"}) as r:
                 assert r.status_code == 200
-                first = next(r.iter_bytes())
+                # Hold the iterator: a discarded `next(r.iter_bytes())` generator is finalized at once,
+                # and its GeneratorExit makes httpcore close the connection right there, so the server
+                # would race this check to cancel the job (the client would vanish before, not after).
+                chunks = r.iter_bytes()
+                first = next(chunks)
                 assert len(first) > 0
                 assert app.state.services.scheduler.live == 1
             # leaving the block closes the connection with most of the audio unsent
