@@ -1,6 +1,7 @@
 """``statecast bench``: timing benchmarks, one flag per benchmark.
 
     statecast bench --peers [--engine SPEC ...] [--repeats N] [--out FILE]
+    statecast bench --load --voices DIR [--levels 1,4,16,32] [--find-max] [--out FILE]
 
 Each benchmark is a module listed in :data:`BENCHMARKS` that exposes
 ``add_arguments(group)`` (its own options; stdlib imports only) and
@@ -20,6 +21,7 @@ from ..errors import StatecastError
 # flag -> (module, help). Selected benchmarks run in this order.
 BENCHMARKS: dict[str, tuple[str, str]] = {
     "peers": ("tts.bench.peers", "time to first audio and real-time factor of engines side by side (Piper, Kokoro, StateCast)"),
+    "load": ("tts.bench.load", "concurrent websocket streams: TTFA percentiles, RTF and underruns at 1-32 streams, peers alike"),
 }
 
 

@@ -1,0 +1,142 @@
+"""The simulated callers of the load benchmark, one wave at a time.
+
+A wave is ``level`` callers that start within a small window (their send
+offsets) and each speak one turn. Two kinds of engine are driven the same way:
+
+* StateCast: one websocket per caller (opened before the wave, so connection
+  setup is not counted), one ``speak`` context per turn; a chunk is timed when
+  the client receives it.
+* A peer (Piper, Kokoro) wrapped at sentence granularity: the callers' turns
+  queue for a pool of worker processes (one engine each, single-threaded), as
+  a server of such an engine would; each turn is synthesised phrase by
+  phrase through ``Engine.stream`` and a chunk is timed when the worker has it
+  (no network hop; that favours the peer by a loopback round trip).
+
+Every time is ``time.monotonic()``: CLOCK_MONOTONIC on Linux and macOS, the
+same clock in every process, so worker timestamps and the client's send times
+compare directly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from concurrent.futures import Executor
+
+from .load_stats import StreamResult
+
+clock = time.monotonic
+
+
+async def _sleep_until(t: float) -> None:
+    delay = t - clock()
+    if delay > 0:
+        await asyncio.sleep(delay)
+
+
+class SocketPool:
+    """``level`` open websockets to ``ws_url`` (``ws://host:port/v1/stream``), one per caller."""
+
+    def __init__(self, ws_url: str, size: int):
+        self.ws_url, self.size, self.sockets = ws_url, size, []
+
+    async def __aenter__(self) -> "SocketPool":
+        from websockets.asyncio.client import connect
+
+        self.sockets = await asyncio.gather(*(connect(self.ws_url, max_size=2**22, open_timeout=30)
+                                              for _ in range(self.size)))
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await asyncio.gather(*(ws.close() for ws in self.sockets), return_exceptions=True)
+
+
+async def _ws_turn(ws, res: StreamResult, context_id: str, text: str, voice: str | None,
+                   start_at: float, timeout_s: float) -> None:
+    msg = {"type": "speak", "context_id": context_id, "text": text}
+    if voice:
+        msg["voice"] = voice
+    await _sleep_until(start_at)
+    res.t_send = clock()
+    await ws.send(json.dumps(msg))
+    deadline = res.t_send + timeout_s
+    try:
+        while True:
+            raw = await asyncio.wait_for(ws.recv(), max(0.0, deadline - clock()))
+            t = clock()
+            ev = json.loads(raw)
+            if ev.get("context_id") != context_id:
+                continue
+            kind = ev.get("type")
+            if kind == "chunk":
+                res.arrivals.append((t, ev["samples"] / ev["sample_rate"]))
+            elif kind == "done":
+                res.done = True
+                res.server_ttfa_ms = ev.get("ttfa_ms")
+                return
+            elif kind in ("error", "cancelled"):
+                res.error = ev.get("code", kind)
+                return
+    except asyncio.TimeoutError:
+        res.error = "timeout"
+    except Exception as exc:  # a dropped socket must not end the whole wave
+        res.error = f"{type(exc).__name__}: {exc}"
+
+
+async def ws_wave(pool: SocketPool, results: list[StreamResult], texts: list[str], offsets: list[float],
+                  voice: str | None = None, timeout_s: float = 120.0) -> None:
+    """Run one wave: caller i speaks ``texts[i]`` at ``offsets[i]`` seconds from now on socket i.
+
+    Fills ``results[i]`` (t_send, arrivals, done / error) in place.
+    """
+    assert len(results) == len(texts) == len(offsets) <= pool.size
+    t0 = clock() + 0.05  # a moment to schedule every task before the first send
+    await asyncio.gather(*(
+        _ws_turn(ws, r, f"w{r.wave}c{r.caller}", text, voice, t0 + off, timeout_s)
+        for ws, r, text, off in zip(pool.sockets, results, texts, offsets)))
+
+
+# ---- peers: a worker pool of engines ----------------------------------------------------------
+
+_ENGINE = None
+
+
+def init_peer_worker(spec: str) -> None:
+    """Process-pool initializer: build the engine once and warm it up (untimed)."""
+    global _ENGINE
+    from ..engines import get_engine
+
+    _ENGINE = get_engine(spec)
+    list(_ENGINE.stream("Hello, this is a warm-up."))
+
+
+def peer_turn(text: str) -> list[tuple[float, float]]:
+    """Synthesise ``text`` in this worker; [(time the chunk was ready, audio seconds), ...]."""
+    out = []
+    for chunk in _ENGINE.stream(text):
+        out.append((clock(), len(chunk) / _ENGINE.sample_rate))
+    return out
+
+
+async def peer_wave(executor: Executor, results: list[StreamResult], texts: list[str], offsets: list[float],
+                    turn=peer_turn) -> None:
+    """Run one wave against ``executor``: caller i submits ``texts[i]`` at ``offsets[i]`` s from now.
+
+    ``turn(text) -> [(t, audio_s), ...]`` runs in the executor (the default
+    needs a pool built with ``init_peer_worker``); its queue is the callers'
+    queue, so TTFA includes waiting for a free worker.
+    """
+    loop = asyncio.get_running_loop()
+    t0 = clock() + 0.05
+
+    async def one(res: StreamResult, text: str, off: float) -> None:
+        await _sleep_until(t0 + off)
+        res.t_send = clock()
+        try:
+            res.arrivals = list(await loop.run_in_executor(executor, turn, text))
+            res.done = True
+        except Exception as exc:
+            res.error = f"{type(exc).__name__}: {exc}"
+
+    await asyncio.gather(*(one(r, t, o) for r, t, o in zip(results, texts, offsets)))
