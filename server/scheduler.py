@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from tts.errors import StatecastError
+from tts.synth.chunks import chunk_frames
 
 log = logging.getLogger("statecast.scheduler")
 _LAST_SPACE = re.compile(r".*\s", re.DOTALL)  # everything up to and including the last whitespace
@@ -117,6 +118,7 @@ class Job:
     endpoint: str = "http"
     id: int = field(default_factory=lambda: next(_ids))
     cancelled: bool = False
+    slot_released: bool = False  # its admission slot is free again (guarded by the scheduler lock)
     consumed: int = 0  # chunks the consumer has taken (written on the loop only)
     opened: asyncio.Future | None = None
     # ---- scheduler thread ----
@@ -179,7 +181,7 @@ class Scheduler:
 
     @property
     def live(self) -> int:
-        """Admitted streams not yet retired (including ones the thread has not opened yet)."""
+        """Admitted streams holding a slot: not yet retired nor cancelled (including ones the thread has not opened yet)."""
         with self._lock:
             return self._live
 
@@ -225,7 +227,18 @@ class Scheduler:
         if job.cancelled:
             return
         job.cancelled = True
+        # The slot is free at once, so a client that cancels and speaks again
+        # is not refused; the thread frees the state on its next pass.
+        self._release_slot(job)
         self._commands.put(("cancel", job, None))
+
+    def _release_slot(self, job: Job) -> None:
+        with self._lock:
+            if job.slot_released:
+                return
+            job.slot_released = True
+            self._live -= 1
+        self._gauge()
 
     # ----------------------------------------------------------- thread side
     def _post(self, job: Job, event) -> None:
@@ -264,9 +277,7 @@ class Scheduler:
                 except Exception:  # a failing cancel must not keep the state alive
                     log.exception("stream.cancel failed")
             job.stream = None  # drop our reference: the state is freed here
-        with self._lock:
-            self._live -= 1
-        self._gauge()
+        self._release_slot(job)
 
     def _fail(self, job: Job, code: str, message: str) -> None:
         if self.metrics is not None:
@@ -434,7 +445,10 @@ class Scheduler:
                     wake.append(job.flush_at)
                 if job.inbox and job.stream.frames_ready < self._feed_low_frames():
                     wake.append(now)  # more text to plan next tick
-            ready.sort(key=lambda j: (j.delivered, j.id))  # newest streams first: small first chunks, low TTFA
+            # Most urgent first: the listener with the least audio left to play
+            # (new streams have none), so a tick that runs long under load
+            # starves nobody's second chunk.
+            ready.sort(key=lambda j: (self._buffered_s(j, now), j.id))
             batch = ready[: self.cfg.max_batch]
             if self.metrics is not None:
                 self.metrics.queue_depth.set(len(ready) - len(batch) + self._commands.qsize())
@@ -450,9 +464,17 @@ class Scheduler:
         for job in list(self._jobs.values()):
             self._fail(job, "shutting_down", "the server is shutting down")
 
+    @staticmethod
+    def _buffered_s(job: Job, now: float) -> float:
+        """Seconds of audio the listener still has queued (-inf before the first chunk)."""
+        if job.play_origin is None:
+            return float("-inf")
+        return job.play_origin + job.audio_s - now
+
     def _step(self, batch: list[Job]) -> None:
+        # Chunk sizes ramp up (2, 4, 8 frames by default), as in Synthesizer.stream.
         frames = [
-            max(1, min(j.stream.frames_ready, self.cfg.first_chunk_frames if j.delivered == 0 else self.cfg.chunk_frames))
+            max(1, min(j.stream.frames_ready, chunk_frames(self.cfg.first_chunk_frames, self.cfg.chunk_frames, j.delivered)))
             for j in batch
         ]
         t0 = time.perf_counter()

@@ -12,6 +12,7 @@ import torch
 
 from tts import AudioChunk, SynthesisStream, WordTimestamp
 from tts.errors import StatecastError
+from tts.synth.chunks import chunk_frames
 from tts.synth.reference import synthesize_ref
 
 TEXT = "Hello world, this is $42.50 for two. Dr. Smith is here! Okay?"
@@ -45,8 +46,10 @@ def test_stream_equals_reference_for_any_chunking(synth, first, rest):
     np.testing.assert_allclose(pcm, ref, atol=ATOL)
     assert words == ref_words
     assert [c.final for c in chunks] == [False] * (len(chunks) - 1) + [True]
+    # Sizes follow the shared ramp: first, doubling up to rest.
+    assert [c.pcm.shape[0] for c in chunks[:-1]] == [chunk_frames(first, rest, i) * synth.hop
+                                                     for i in range(len(chunks) - 1)]
     assert chunks[0].pcm.shape == (first * synth.hop,)
-    assert all(c.pcm.shape == (rest * synth.hop,) for c in chunks[1:-1])
     assert all(c.pcm.dtype == np.float32 and np.abs(c.pcm).max() <= 1.0 for c in chunks)
     starts = np.cumsum([0] + [c.pcm.shape[0] for c in chunks[:-1]]) / synth.sample_rate
     assert np.allclose([c.start for c in chunks], starts)

@@ -36,3 +36,15 @@ class AudioChunk:
     @property
     def n_samples(self) -> int:
         return int(self.pcm.shape[0])
+
+
+def chunk_frames(first: int, steady: int, index: int) -> int:
+    """Frames in chunk number ``index`` (0-based) of a stream: ``first``, then
+    doubling up to ``steady`` (2, 4, 8 by default).
+
+    The second chunk must be made before the first (50 ms of audio) has
+    played, so it too is kept small; only then does the size reach the steady
+    one that amortises the per-call cost. The server's scheduler and
+    ``Synthesizer.stream`` share this schedule, so both give the same audio.
+    """
+    return max(1, min(first << min(index, 16), max(first, steady)))

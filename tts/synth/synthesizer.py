@@ -24,6 +24,7 @@ and batched synthesis.
 
 from __future__ import annotations
 
+import itertools
 import math
 import threading
 from pathlib import Path
@@ -38,7 +39,7 @@ from ..model.native_step import make_stepper
 from ..model.state import DecoderState
 from ..text.frontend import Frontend
 from ..voices import VoiceBundle, check_mix, load_bundle
-from .chunks import AudioChunk
+from .chunks import AudioChunk, chunk_frames
 from .segment import CLAUSE_MIN_CHARS
 from .stream import SynthesisStream
 
@@ -271,16 +272,14 @@ class Synthesizer:
 
 
 def _drain(s: SynthesisStream, first: int, rest: int) -> Iterator[AudioChunk]:
-    n = first
     try:
-        while True:
-            chunk = s.read(n)
+        for index in itertools.count():
+            chunk = s.read(chunk_frames(first, rest, index))
             if chunk is None:  # cannot happen on a closed stream; guard against a spin
                 raise RuntimeError(f"closed stream {s.id} produced nothing")
             yield chunk
             if chunk.final:
                 return
-            n = rest
     finally:
         if not s.done:  # the consumer stopped early: free the state now
             s.cancel()
