@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from ..errors import StatecastError
 from .espeak import SUPPORTED_LANGUAGES, espeak
@@ -162,12 +163,36 @@ def phonemize_phrase(text: str, lang: str = "en-us") -> Phrase:
 def _align_words(isolated: list[str], spoken: list[str]) -> list[tuple[int, int, tuple[str, ...]]]:
     """Monotone alignment of our words to espeak's output words.
 
-    Each step joins 1-3 of our words with 1-8 of espeak's, scored by the edit
-    distance between the words' isolated readings and espeak's in-context
-    output (stress marks ignored). Returns groups of (index of our first
-    word, how many of our words, espeak's words).
+    Words whose isolated reading equals espeak's output at either end of the
+    clause are matched one to one first; the rest goes through a small dynamic
+    programme in which each step joins 1-3 of our words with 1-2 of espeak's
+    (espeak fuses function words: "of the" -> ʌvðə), or one of ours with up to
+    8 of espeak's ("2676" alone can become six words), scored by the edit
+    distance between isolated readings and espeak's in-context output (stress
+    marks ignored). Returns groups of (index of our first word, how many of
+    our words, espeak's words).
     """
     n, m = len(isolated), len(spoken)
+    head = 0
+    while head < min(n, m) and _bare(isolated[head]) == _bare(spoken[head]):
+        head += 1
+    tail = 0
+    while (tail < min(n, m) - head
+           and _bare(isolated[n - 1 - tail]) == _bare(spoken[m - 1 - tail])):
+        tail += 1
+    middle = _align_middle(isolated[head:n - tail], spoken[head:m - tail])
+    if middle is None:
+        # No monotone grouping fits (extreme splits): one group for the clause.
+        return [(0, n, tuple(spoken))]
+    return ([(i, 1, (spoken[i],)) for i in range(head)]
+            + [(head + i, a, group) for i, a, group in middle]
+            + [(n - tail + k, 1, (spoken[m - tail + k],)) for k in range(tail)])
+
+
+def _align_middle(isolated: list[str], spoken: list[str]) -> list[tuple[int, int, tuple[str, ...]]] | None:
+    n, m = len(isolated), len(spoken)
+    if n == 0 or m == 0:
+        return [] if n == m == 0 else None
     inf = float("inf")
     cost = [[inf] * (m + 1) for _ in range(n + 1)]
     back: list[list[tuple[int, int] | None]] = [[None] * (m + 1) for _ in range(n + 1)]
@@ -176,17 +201,15 @@ def _align_words(isolated: list[str], spoken: list[str]) -> list[tuple[int, int,
         for j in range(m + 1):
             if cost[i][j] == inf:
                 continue
-            for a in (1, 2, 3):
-                for b in range(1, 9):  # "2676" alone can become six espeak words
-                    if i + a > n or j + b > m:
-                        continue
-                    c = cost[i][j] + _distance("".join(isolated[i:i + a]), "".join(spoken[j:j + b])) + 0.5 * (a + b - 2)
-                    if c < cost[i + a][j + b]:
-                        cost[i + a][j + b] = c
-                        back[i + a][j + b] = (a, b)
-    if cost[n][m] == float("inf"):
-        # No monotone grouping fits (extreme splits): one group for the clause.
-        return [(0, n, tuple(spoken))]
+            for a, b in _STEPS:
+                if i + a > n or j + b > m:
+                    continue
+                c = cost[i][j] + _distance("".join(isolated[i:i + a]), "".join(spoken[j:j + b])) + 0.5 * (a + b - 2)
+                if c < cost[i + a][j + b]:
+                    cost[i + a][j + b] = c
+                    back[i + a][j + b] = (a, b)
+    if cost[n][m] == inf:
+        return None
     groups = []
     i, j = n, m
     while i or j:
@@ -196,8 +219,18 @@ def _align_words(isolated: list[str], spoken: list[str]) -> list[tuple[int, int,
     return groups[::-1]
 
 
+# (our words, espeak words) per alignment step: fusions of up to three of our
+# words, or one of ours read as up to eight of espeak's.
+_STEPS = tuple([(1, b) for b in range(1, 9)] + [(2, 1), (2, 2), (3, 1), (3, 2)])
+
+
+def _bare(phonemes: str) -> str:
+    return phonemes.replace("ˈ", "").replace("ˌ", "")
+
+
+@lru_cache(maxsize=8192)
 def _distance(a: str, b: str) -> int:
-    a, b = a.replace("ˈ", "").replace("ˌ", ""), b.replace("ˈ", "").replace("ˌ", "")
+    a, b = _bare(a), _bare(b)
     prev = list(range(len(b) + 1))
     for i, ca in enumerate(a, 1):
         cur = [i]
