@@ -35,3 +35,18 @@ class LiveServer:
     def __exit__(self, *exc) -> None:
         self._server.should_exit = True
         self._thread.join(10)
+
+
+def wait_idle(app, timeout: float = 10.0) -> bool:
+    """Wait until the app's scheduler holds no stream and no admission slot.
+
+    Returns as soon as it is idle; the generous default only absorbs a loaded
+    machine (tests that care how fast time it themselves).
+    """
+    sched = app.state.services.scheduler
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if sched.live == 0 and sched.stream_count == 0:
+            return True
+        time.sleep(0.01)
+    return False

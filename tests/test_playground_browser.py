@@ -17,13 +17,12 @@ import json
 import os
 import re
 import shutil
-import time
 from pathlib import Path
 
 import pytest
 
 from server import Settings, create_app
-from server.testing import LiveServer
+from server.testing import LiveServer, wait_idle
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed (dev extra)")
 
@@ -95,16 +94,6 @@ def _set_range(page, selector: str, value: str) -> None:
     page.locator(selector).evaluate("(e, v) => { e.value = v; e.dispatchEvent(new Event('input')); }", value)
 
 
-def _idle(app, timeout: float = 5.0) -> bool:
-    sched = app.state.services.scheduler
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if sched.live == 0 and sched.stream_count == 0:
-            return True
-        time.sleep(0.02)
-    return False
-
-
 def test_speak_streams_plays_and_highlights_words(live, page, tmp_path):
     app, url = live
     sent: list[dict] = []
@@ -148,7 +137,7 @@ def test_speak_streams_plays_and_highlights_words(live, page, tmp_path):
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     if os.environ.get("STATECAST_PLAYGROUND_SCREENSHOT"):
         shutil.copyfile(shot, os.environ["STATECAST_PLAYGROUND_SCREENSHOT"])
-    assert _idle(app)
+    assert wait_idle(app)
 
 
 def test_stop_cancels_the_stream_on_the_server(live, page):
@@ -160,7 +149,7 @@ def test_stop_cancels_the_stream_on_the_server(live, page):
     assert app.state.services.scheduler.live == 1  # still being made: the text lasts many seconds
     page.click("#stop")
     _wait_data(page, "state", "v === 'cancelled'")
-    assert _idle(app)  # the server freed the stream
+    assert wait_idle(app)  # the server freed the stream
     assert page.is_disabled("#stop") and page.is_hidden("#error")
     chunks = int(_data(page, "chunks"))
     page.wait_for_timeout(300)

@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from server import Settings, create_app
-from server.testing import LiveServer
+from server.testing import LiveServer, wait_idle
 
 httpx = pytest.importorskip("httpx")
 ws_client = pytest.importorskip("websockets.sync.client")
@@ -22,18 +22,6 @@ LONG = "A long sentence that will not be finished before this client goes away. 
 def _app(synth, **kw):
     kw.setdefault("max_ahead_s", 0.2)  # paced: long texts last seconds, so a client can leave mid-way
     return create_app(Settings(warmup=False, **kw), synth=synth)
-
-
-def _idle(app, timeout=10.0) -> bool:
-    # Returns as soon as the scheduler is empty; the generous limit only
-    # absorbs a loaded CI machine (the "at once" checks time it separately).
-    sched = app.state.services.scheduler
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if sched.live == 0 and sched.stream_count == 0:
-            return True
-        time.sleep(0.01)
-    return False
 
 
 def _speak_and_finish(url: str, n_contexts: int, tag: str) -> dict:
@@ -60,7 +48,7 @@ def test_many_sockets_and_contexts_all_complete(synth):
         with ThreadPoolExecutor(4) as pool:
             results = list(pool.map(lambda k: _speak_and_finish(url, 3, f"s{k}"), range(4)))
         assert all(len(r) == 3 and all(v > 0 for v in r.values()) for r in results)
-        assert _idle(app)
+        assert wait_idle(app)
         assert app.state.services.scheduler.max_batch_seen > 1
     assert threading.active_count() == baseline  # server, scheduler and client threads all gone
 
@@ -79,7 +67,7 @@ def test_http_client_vanishing_mid_stream_frees_its_stream(synth):
                 assert len(first) > 0
                 assert app.state.services.scheduler.live == 1
             # leaving the block closes the connection with most of the audio unsent
-        assert _idle(app)
+        assert wait_idle(app)
         with httpx.Client(base_url=f"http://{url}") as client:  # and the server keeps serving
             assert client.post("/v1/audio/speech", json={"input": "Still here.", "response_format": "pcm"}).status_code == 200
 
@@ -96,7 +84,7 @@ def test_websocket_client_dropping_the_tcp_connection(synth):
             t0 = time.monotonic()
             ws.socket.shutdown(socket.SHUT_RDWR)
             ws.socket.close()
-            assert _idle(app)
+            assert wait_idle(app)
             assert time.monotonic() - t0 < 1.0  # at once, not at some timeout
         r = httpx.post(f"http://{url}/v1/audio/speech", json={"input": "After.", "response_format": "pcm", "stream": False})
         assert r.status_code == 200 and len(r.content) > 0  # still serving
