@@ -321,7 +321,7 @@ def _month_index(name: str) -> int:
 
 
 def _day_month(m: re.Match) -> str:
-    month, day = _month_index(m["m"]), int(m["d"])
+    day = int(m["d"])
     if not 1 <= day <= 31:
         return m.group(0)
     the = "" if m.string[max(0, m.start() - 4): m.start()].lower() == "the " else "the "
