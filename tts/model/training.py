@@ -23,7 +23,7 @@ import torch
 from ..errors import StatecastError
 from ..paths import cache_root, writable_dir
 from ..train import checkpoint as ckpt
-from ..train.loop import (Window, append_jsonl, checkpoint_on_interrupt, eval_and_checkpoint, lr_factor,
+from ..train.loop import (Window, append_jsonl, checkpoint_on_interrupt, eval_and_checkpoint, finish, lr_factor,
                           progress_bar, time_limit_reached)
 from ..train.runtime import autocast, configure, resolve_device
 from .acoustic import AcousticModel
@@ -195,13 +195,8 @@ class AcousticTrainer:
                                         fps=f"{rec['frames_per_s']:.0f}")
                     window = Window()
                 eval_and_checkpoint(self, last)
-        last.update(self.evaluate())
-        path = self.save()
         s = self.stats
-        summary = {**last, "step": self.step, "checkpoint": str(path),
-                   "train_frames_per_s": round(s["frames"] / max(s["compute_seconds"], 1e-9), 1)}
-        self.log({"summary": summary})
-        return summary
+        return finish(self, last, train_frames_per_s=round(s["frames"] / max(s["compute_seconds"], 1e-9), 1))
 
 
 def export_checkpoint(checkpoint_path: Path, out_dir: Path) -> Path:

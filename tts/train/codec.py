@@ -31,7 +31,7 @@ from . import checkpoint as ckpt
 from .audio_data import HELDOUT_RULE, CropSampler, fixed_eval_batch, load_clips
 from .discriminator import MultiResolutionDiscriminator, discriminator_loss, generator_losses
 from .losses import MelLoss, MultiResolutionSTFTLoss
-from .loop import (Window, append_jsonl, checkpoint_on_interrupt, eval_and_checkpoint, lr_factor, progress_bar,
+from .loop import (Window, append_jsonl, checkpoint_on_interrupt, eval_and_checkpoint, finish, lr_factor, progress_bar,
                    time_limit_reached)
 from .runtime import autocast, configure, resolve_device
 
@@ -250,13 +250,9 @@ class CodecTrainer:
                                         audio_x=f"{rec['audio_s_per_s']:.2f}")
                     window = Window()
                 eval_and_checkpoint(self, last)
-        last.update(self.evaluate())
-        path = self.save()
         s = self.stats
-        summary = {**last, "step": self.step, "checkpoint": str(path),
-                   "total_audio_s_per_compute_s": round(s["audio_seconds"] / max(s["compute_seconds"], 1e-9), 3)}
-        self.log({"summary": summary})
-        return summary
+        return finish(self, last,
+                      total_audio_s_per_compute_s=round(s["audio_seconds"] / max(s["compute_seconds"], 1e-9), 3))
 
 
 def _load_train_checkpoint(checkpoint_path: Path) -> tuple[Codec, dict]:

@@ -79,6 +79,17 @@ def eval_and_checkpoint(trainer, last: dict) -> None:
         trainer.save()
 
 
+def finish(trainer, last: dict, **throughput) -> dict:
+    """End of a run: a last held-out evaluation and checkpoint, then the
+    summary (the last log record, the final step, the checkpoint path and the
+    recipe's throughput figures), logged and returned."""
+    last.update(trainer.evaluate())
+    path = trainer.save()
+    summary = {**last, "step": trainer.step, "checkpoint": str(path), **throughput}
+    trainer.log({"summary": summary})
+    return summary
+
+
 @contextlib.contextmanager
 def checkpoint_on_interrupt(trainer, bar):
     """Ctrl-C inside saves a checkpoint before it propagates; the bar is closed either way."""
