@@ -169,3 +169,41 @@ def test_tokenize_corpus_writes_resumable_token_cache(corpus, tmp_path):
     other = Codec(tiny_config()).eval()
     with pytest.raises(StatecastError, match="tokens of another codec"):
         tokenize_corpus(other, out, corpus, progress=False)
+
+
+def test_decoder_only_finetune_keeps_tokens_valid(corpus):
+    """--init-from + --freeze-encoder: encoder/quantizer bit-identical, decoder trained,
+    the old token cache stays accepted, and a resume keeps the encoder frozen."""
+    from tts.train import checkpoint as ckpt
+    from tts.train.codec import CodecTrainer, run_dir
+    from tts.train.codec_tokens import encoder_identity, token_dir, tokenize_corpus
+
+    CodecTrainer(_cfg(corpus, run="base", max_steps=2)).train()
+    base_path = ckpt.latest_checkpoint(run_dir("base"))
+    base = CodecTrainer(_cfg(corpus, run="base", max_steps=2)).model.eval()
+    tokenize_corpus(base, token_dir("base"), corpus, progress=False)
+
+    dec = CodecTrainer(_cfg(corpus, run="dec", max_steps=3, lr=3e-3, init_from=str(base_path),
+                            freeze_encoder=True))
+    for k, v in base.state_dict().items():
+        assert torch.equal(dec.model.state_dict()[k], v), k  # starts from the base weights
+    dec.train()
+    trained = dec.model.eval()
+    assert encoder_identity(trained) == encoder_identity(base)
+    assert any(not torch.equal(trained.decoder.state_dict()[k], v) for k, v in base.decoder.state_dict().items())
+    # same tokens -> the cache made by the base codec is accepted for the fine-tuned one
+    assert tokenize_corpus(trained, token_dir("base"), corpus, progress=False)["written"] == 0
+
+    resumed = CodecTrainer(_cfg(corpus, run="dec", max_steps=4))  # flag not passed again
+    assert resumed.cfg.freeze_encoder and resumed.step == 3
+    resumed.train()
+    assert encoder_identity(resumed.model) == encoder_identity(base)
+
+
+def test_init_from_rejects_a_non_codec_checkpoint(corpus, tmp_path):
+    from tts.train.codec import CodecTrainer
+
+    bad = tmp_path / "bad.pt"
+    torch.save({"kind": "statecast-acoustic-train"}, bad)
+    with pytest.raises(StatecastError, match="not a codec training checkpoint"):
+        CodecTrainer(_cfg(corpus, run="x", init_from=str(bad)))

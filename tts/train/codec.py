@@ -66,6 +66,11 @@ class CodecTrainConfig:
     time_limit_min: float | None = None
     progress: bool = True
     model: dict = field(default_factory=dict)  # CodecConfig overrides for a fresh run
+    # Decoder-only fine-tuning: the encoder and quantizer keep the weights of `init_from`,
+    # so the tokens they produce (the acoustic model's targets) stay valid while the
+    # decoder goes on improving, with or without the discriminator.
+    init_from: str | None = None  # a codec training checkpoint whose weights start a fresh run
+    freeze_encoder: bool = False
 
     @classmethod
     def from_dict(cls, d: dict) -> "CodecTrainConfig":
@@ -106,8 +111,16 @@ class CodecTrainer:
         resume = resume_from or (None if restart else ckpt.latest_checkpoint(self.dir))
         payload = ckpt.load_checkpoint(resume) if resume else None
 
-        if payload:
-            self.codec_cfg = CodecConfig.from_dict(payload["codec_config"])
+        init = None
+        if payload is None and cfg.init_from:
+            init = ckpt.load_checkpoint(Path(cfg.init_from))
+            if init.get("kind") != "statecast-codec-train":
+                raise StatecastError(f"{cfg.init_from} is not a codec training checkpoint")
+        if payload and payload.get("train_config", {}).get("freeze_encoder") and not cfg.freeze_encoder:
+            print("note: this run trains the decoder only (its tokens must stay valid); encoder stays frozen")
+            cfg.freeze_encoder = True
+        if payload or init:
+            self.codec_cfg = CodecConfig.from_dict((payload or init)["codec_config"])
             if cfg.model and any(getattr(self.codec_cfg, k, None) != v for k, v in cfg.model.items()):
                 print(f"note: resuming {resume.name}; model overrides {cfg.model} ignored "
                       "(the checkpoint's config wins; use --restart for a new model)")
@@ -115,7 +128,14 @@ class CodecTrainer:
             self.codec_cfg = CodecConfig(**{**cfg.model, "extra": {"heldout": HELDOUT_RULE}})
         torch.manual_seed(cfg.seed)
         self.model = Codec(self.codec_cfg).to(self.device)
-        self.opt = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, betas=(0.8, 0.99),
+        if init:
+            self.model.load_state_dict(init["model"])
+            print(f"initialised from {cfg.init_from} (step {init['step']})")
+        if cfg.freeze_encoder:
+            for m in (self.model.encoder, self.model.quantizer):
+                m.requires_grad_(False)
+        self.trainable = [p for p in self.model.parameters() if p.requires_grad]
+        self.opt = torch.optim.AdamW(self.trainable, lr=cfg.lr, betas=(0.8, 0.99),
                                      weight_decay=cfg.weight_decay)
         self.disc = self.opt_d = None
         if cfg.adv_weight > 0:
@@ -167,7 +187,15 @@ class CodecTrainer:
     def _recon(self, x: torch.Tensor):
         """x (B, crop) -> (loss parts dict, scored prediction, scored target, tokens)."""
         with autocast(self.device):
-            pcm_hat, tokens = self.model(x)
+            if self.cfg.freeze_encoder:
+                # Frozen encoder: no graph through it (cheaper) and eval mode, so it
+                # tokenises exactly as `encode` will for the acoustic model's targets.
+                with torch.no_grad():
+                    self.model.encoder.eval()
+                    latent_q, tokens = self.model.quantizer(self.model.encoder(x))
+                pcm_hat, _ = self.model.decoder(latent_q)
+            else:
+                pcm_hat, tokens = self.model(x)
         lo, hi = self.margin, x.shape[1] - self.margin
         y_hat, y = pcm_hat[:, lo:hi], x[:, lo:hi]
         parts = {"mel": self.mel_loss(y_hat, y), "stft": self.stft_loss(y_hat, y)}
@@ -194,7 +222,7 @@ class CodecTrainer:
             loss = loss + cfg.adv_weight * adv + cfg.fm_weight * fm
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
-        gnorm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
+        gnorm = torch.nn.utils.clip_grad_norm_(self.trainable, cfg.grad_clip)
         self.opt.step()
         self.step += 1
         out = {k: float(v.detach()) for k, v in parts.items()}

@@ -29,6 +29,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--adv-weight", type=float, default=0.0,
                    help="> 0 turns on the spectrogram discriminator (GPU runs; try 0.05)")
     g.add_argument("--fm-weight", type=float, default=0.1, help="feature matching, with --adv-weight")
+    g.add_argument("--init-from", metavar="CKPT", help="start a fresh run from this codec checkpoint's weights")
+    g.add_argument("--freeze-encoder", action="store_true",
+                   help="train the decoder only: tokens of the encoder stay valid (decoder fine-tuning)")
     g.add_argument("--adv-start", type=int, default=0, help="step at which adversarial losses start")
     add_model_argument(g, "CodecConfig", "--model dec_dim=192 --model levels=[8,5,5,5]")
     g = add_after_training_group(p)
@@ -89,6 +92,7 @@ def run(args) -> int:
         log_every=args.log_every, eval_every=args.eval_every, ckpt_every=args.ckpt_every,
         workers=args.workers, seed=args.seed, time_limit_min=args.time_limit,
         progress=not args.no_progress, model=dict(args.model),
+        init_from=args.init_from, freeze_encoder=args.freeze_encoder,
     )
     trainer = CodecTrainer(cfg, resume_from=Path(args.checkpoint) if args.checkpoint else None,
                            restart=args.restart)

@@ -28,14 +28,28 @@ def token_dir(codec_id: str) -> Path:
     return cache_root() / "tokens" / codec_id
 
 
-def _codec_identity(codec: Codec, source: str) -> dict:
-    # A hash of the weights, not just the config: two trainings of one config are different codecs.
+def _sha(state: dict) -> str:
     h = hashlib.sha256()
-    for name, t in sorted(codec.state_dict().items()):
+    for name, t in sorted(state.items()):
         h.update(name.encode())
         h.update(t.detach().float().cpu().contiguous().numpy().tobytes())
-    return {"config": codec.cfg.to_dict(), "tokens": codec.cfg.describe(), "weights_sha256": h.hexdigest(),
-            "source": source}
+    return h.hexdigest()
+
+
+def encoder_identity(codec: Codec) -> str:
+    """Hash of the weights that decide the tokens (encoder + quantizer).
+
+    A decoder fine-tuned with the encoder frozen (`--freeze-encoder`) keeps this
+    hash, so tokens made before the fine-tuning stay valid for it.
+    """
+    return _sha({f"encoder.{k}": v for k, v in codec.encoder.state_dict().items()}
+                | {f"quantizer.{k}": v for k, v in codec.quantizer.state_dict().items()})
+
+
+def _codec_identity(codec: Codec, source: str) -> dict:
+    # Hashes of the weights, not just the config: two trainings of one config are different codecs.
+    return {"config": codec.cfg.to_dict(), "tokens": codec.cfg.describe(), "weights_sha256": _sha(codec.state_dict()),
+            "encoder_sha256": encoder_identity(codec), "source": source}
 
 
 def tokenize_corpus(codec: Codec, out_dir: Path, manifest: Path | str | None = None, source: str = "",
@@ -48,7 +62,9 @@ def tokenize_corpus(codec: Codec, out_dir: Path, manifest: Path | str | None = N
     id_path = out_dir / ID_FILE
     if id_path.exists():
         old = json.loads(id_path.read_text())
-        if old.get("config") != ident["config"] or old.get("weights_sha256") != ident["weights_sha256"]:
+        same = (old.get("encoder_sha256") == ident["encoder_sha256"] if old.get("encoder_sha256")
+                else old.get("weights_sha256") == ident["weights_sha256"])
+        if old.get("config") != ident["config"] or not same:
             raise StatecastError(f"{out_dir} holds tokens of another codec ({old.get('source')}); "
                                  "use another --codec-id or delete that directory")
     else:
