@@ -34,13 +34,19 @@ class WeightsFormat:
     weights_noun: str  # e.g. "codec weights"
     version: int = 1
 
-    def save(self, module: torch.nn.Module, directory: Path | str, fields: dict, meta: dict | None) -> Path:
-        """Write module's weights + a config.json of format, version, module.cfg, `fields`, meta."""
+    def save(self, module: torch.nn.Module, directory: Path | str, fields: dict, meta: dict | None,
+             dtype: torch.dtype = torch.float32) -> Path:
+        """Write module's weights + a config.json of format, version, module.cfg, `fields`, meta.
+
+        dtype=float16 halves a shipped bundle (the repository stays lean); loading
+        casts back to the module's float32 parameters.
+        """
         from safetensors.torch import save_file
 
         d = Path(directory)
         d.mkdir(parents=True, exist_ok=True)
-        state = {k: v.detach().float().cpu().contiguous() for k, v in module.state_dict().items()}
+        state = {k: (v.detach().to(dtype) if v.is_floating_point() else v.detach()).cpu().contiguous()
+                 for k, v in module.state_dict().items()}
         save_file(state, str(d / WEIGHTS), metadata={"format": self.format})
         (d / WEIGHTS).chmod(0o644)  # safetensors writes 0600; shipped files are world-readable
         doc = {"format": self.format, "version": self.version, "config": module.cfg.to_dict(),

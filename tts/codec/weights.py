@@ -22,9 +22,10 @@ FORMAT = _FORMAT.format
 VERSION = _FORMAT.version
 
 
-def save_codec(codec: Codec, directory: Path | str, meta: dict | None = None) -> Path:
+def save_codec(codec: Codec, directory: Path | str, meta: dict | None = None,
+               dtype: torch.dtype = torch.float32) -> Path:
     """Write weights + config into `directory` (created if needed)."""
-    return _FORMAT.save(codec, directory, {"tokens": codec.cfg.describe()}, meta)
+    return _FORMAT.save(codec, directory, {"tokens": codec.cfg.describe()}, meta, dtype)
 
 
 def read_config(directory: Path | str) -> tuple[CodecConfig, dict]:

@@ -199,7 +199,7 @@ class AcousticTrainer:
         return finish(self, last, train_frames_per_s=round(s["frames"] / max(s["compute_seconds"], 1e-9), 1))
 
 
-def export_checkpoint(checkpoint_path: Path, out_dir: Path) -> Path:
+def export_checkpoint(checkpoint_path: Path, out_dir: Path, dtype: torch.dtype = torch.float32) -> Path:
     """Write the model of a training checkpoint as safetensors + config.json."""
     p = ckpt.load_checkpoint(checkpoint_path)
     if p.get("kind") != KIND:
@@ -209,4 +209,4 @@ def export_checkpoint(checkpoint_path: Path, out_dir: Path) -> Path:
     tc = p.get("train_config", {})
     meta = {"step": p["step"], "run": tc.get("run"), "codec_id": model.cfg.codec_id,
             "trained_frames": p.get("stats", {}).get("frames", 0), "source_checkpoint": Path(checkpoint_path).name}
-    return save_acoustic(model, out_dir, meta)
+    return save_acoustic(model, out_dir, meta, dtype)

@@ -22,9 +22,10 @@ FORMAT = _FORMAT.format
 VERSION = _FORMAT.version
 
 
-def save_acoustic(model: AcousticModel, directory: Path | str, meta: dict | None = None) -> Path:
+def save_acoustic(model: AcousticModel, directory: Path | str, meta: dict | None = None,
+                  dtype: torch.dtype = torch.float32) -> Path:
     """Write weights + config into `directory` (created if needed)."""
-    return _FORMAT.save(model, directory, {"parameters": model.parameter_counts()}, meta)
+    return _FORMAT.save(model, directory, {"parameters": model.parameter_counts()}, meta, dtype)
 
 
 def read_config(directory: Path | str) -> tuple[AcousticConfig, dict]:

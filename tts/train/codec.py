@@ -297,7 +297,7 @@ def codec_from_checkpoint(checkpoint_path: Path) -> Codec:
     return _load_train_checkpoint(checkpoint_path)[0]
 
 
-def export_checkpoint(checkpoint_path: Path, out_dir: Path) -> Path:
+def export_checkpoint(checkpoint_path: Path, out_dir: Path, dtype: torch.dtype = torch.float32) -> Path:
     """Write the codec of a training checkpoint as safetensors + config.json."""
     codec, p = _load_train_checkpoint(checkpoint_path)
     tc = p.get("train_config", {})
@@ -305,8 +305,9 @@ def export_checkpoint(checkpoint_path: Path, out_dir: Path) -> Path:
             "trained_audio_hours": round(p.get("stats", {}).get("audio_seconds", 0.0) / 3600, 3),
             "losses": {"mel_weight": tc.get("mel_weight"), "stft_weight": tc.get("stft_weight"),
                        "adv_weight": tc.get("adv_weight")},
-            "source_checkpoint": Path(checkpoint_path).name}
-    return save_codec(codec, out_dir, meta)
+            "source_checkpoint": Path(checkpoint_path).name,
+            "encoder_from": tc.get("init_from") if tc.get("freeze_encoder") else None}
+    return save_codec(codec, out_dir, meta, dtype)
 
 
 def resynthesize(codec: Codec, clips, out_dir: Path, count: int) -> Path:

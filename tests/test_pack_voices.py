@@ -1,0 +1,113 @@
+"""`statecast train voices`: checkpoints -> a bundle the synthesizer loads, guarded by the token check."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from tts.errors import StatecastError
+
+TINY = {"d_text": 32, "text_conv_blocks": 1, "dur_channels": 32, "d_model": 32, "n_layers": 2,
+        "head_dim": 16, "d_state": 8}
+
+
+def _codec_checkpoint(run: str, seed: int):
+    """A tiny codec saved the way CodecTrainer saves it (no training needed for packing)."""
+    from tts.codec import Codec, tiny_config
+    from tts.train import checkpoint as ckpt
+    from tts.train.codec import run_dir
+
+    torch.manual_seed(seed)
+    codec = Codec(tiny_config()).eval()
+    payload = {"kind": "statecast-codec-train", "step": 1, "codec_config": codec.cfg.to_dict(),
+               "train_config": {"run": run}, "model": codec.state_dict(), "stats": {}}
+    run_dir(run).mkdir(parents=True)
+    return codec, ckpt.save_checkpoint(run_dir(run), 1, payload)
+
+
+def _record_token_cache(codec, codec_id: str):
+    from tts.train.codec_tokens import ID_FILE, _codec_identity, token_dir
+
+    d = token_dir(codec_id)
+    d.mkdir(parents=True)
+    (d / ID_FILE).write_text(json.dumps(_codec_identity(codec, "test")))
+
+
+def _parse(*argv):
+    from tts.train import cli
+
+    p = argparse.ArgumentParser()
+    cli.add_arguments(p)
+    return cli, p.parse_args(list(argv))
+
+
+@pytest.fixture()
+def runs(tmp_path, monkeypatch):
+    """An acoustic run trained 2 steps on tokens 'tc', made by codec run 'good'; codec run 'other' differs."""
+    monkeypatch.setenv("STATECAST_CACHE", str(tmp_path / "cache"))
+    good, _ = _codec_checkpoint("good", 0)
+    _codec_checkpoint("other", 1)
+    _record_token_cache(good, "tc")
+    model = [a for k, v in TINY.items() for a in ("--model", f"{k}={v}")]
+    cli, args = _parse("acoustic", "--run", "a", "--synthetic", str(tmp_path / "synth"), "--synthetic-clips", "8",
+                       "--max-frames", "400", "--max-steps", "2", "--no-progress", "--codec-id", "tc", *model)
+    assert cli.run(args) == 0
+    return tmp_path
+
+
+def test_pack_writes_a_bundle_the_synthesizer_speaks_with(runs):
+    from tts.synth import Synthesizer
+    from tts.voices import load_bundle
+
+    cli, args = _parse("voices", "--acoustic-run", "a", "--codec-run", "good", "--out", str(runs / "v16"))
+    assert cli.run(args) == 0
+    cli, args = _parse("voices", "--acoustic-run", "a", "--codec-run", "good", "--out", str(runs / "v32"), "--fp32")
+    assert cli.run(args) == 0
+
+    b16, b32 = load_bundle(runs / "v16"), load_bundle(runs / "v32")
+    assert sorted(b16.voices) == ["af_heart", "am_michael", "bf_emma", "bm_george", "joe"]
+    assert b16.default == "af_heart" and b16.voices["joe"].license == "CC0-1.0"
+    size = {d: (runs / d / "acoustic" / "model.safetensors").stat().st_size for d in ("v16", "v32")}
+    assert size["v16"] < 0.6 * size["v32"]  # float16 storage
+    for k, v in b32.acoustic.state_dict().items():  # loads back as float32, within fp16 rounding
+        w = b16.acoustic.state_dict()[k]
+        assert w.dtype == v.dtype and torch.allclose(w, v, rtol=1e-3, atol=1e-4), k
+
+    synth = Synthesizer.load(runs / "v16", warm=False, native=False)
+    audio = np.concatenate([c.pcm for c in synth.stream("Hello there.", voice="bm_george")])
+    assert audio.size > 0 and np.isfinite(audio).all()
+
+
+def test_pack_refuses_a_codec_that_tokenises_differently(runs):
+    cli, args = _parse("voices", "--acoustic-run", "a", "--codec-run", "other", "--out", str(runs / "v"))
+    with pytest.raises(StatecastError, match="does not make the tokens the acoustic model was trained on"):
+        cli.run(args)
+    assert not (runs / "v").exists()  # refused before writing anything
+
+
+def test_pack_needs_the_token_cache_or_an_explicit_skip(runs):
+    import shutil
+
+    from tts.train.codec_tokens import token_dir
+
+    shutil.rmtree(token_dir("tc"))
+    cli, args = _parse("voices", "--acoustic-run", "a", "--codec-run", "good", "--out", str(runs / "v"))
+    with pytest.raises(StatecastError, match="cannot check that this codec matches"):
+        cli.run(args)
+    cli, args = _parse("voices", "--acoustic-run", "a", "--codec-run", "good", "--out", str(runs / "v"),
+                       "--skip-token-check")
+    assert cli.run(args) == 0
+
+
+def test_pack_errors_name_the_missing_run(runs):
+    cli, args = _parse("voices", "--acoustic-run", "nope", "--codec-run", "good")
+    with pytest.raises(StatecastError, match="run 'nope' has no checkpoint"):
+        cli.run(args)
+    cli, args = _parse("voices", "--acoustic-run", "a", "--codec-run", "good", "--default", "zz",
+                       "--out", str(runs / "v"))
+    with pytest.raises(StatecastError, match="default voice 'zz'"):
+        cli.run(args)

@@ -1,0 +1,104 @@
+"""`statecast train voices`: pack trained checkpoints into the shipped voice bundle.
+
+    statecast train voices --acoustic-run main --codec-run dec --out voices
+
+Exports the acoustic model and the codec (newest checkpoint of each run, or
+the files given), writes voices.json from tts.catalogue for every shipped
+voice the acoustic model knows, and loads the result back as the server
+would. Before writing anything it checks that the codec makes the tokens the
+acoustic model was trained on (the encoder hash recorded in the token cache):
+a decoder fine-tuned with a frozen encoder passes, any other codec is refused,
+because its token vocabulary would turn the model's output into noise.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from ..errors import StatecastError
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--acoustic-run", default="main", help="acoustic training run (newest checkpoint)")
+    p.add_argument("--acoustic-checkpoint", help="this acoustic checkpoint file instead")
+    p.add_argument("--codec-run", default="main", help="codec training run (newest checkpoint)")
+    p.add_argument("--codec-checkpoint", help="this codec checkpoint file instead")
+    p.add_argument("--out", default="voices", help="bundle directory (default: voices)")
+    p.add_argument("--default", dest="default_voice", help="default voice (default: tts.catalogue's)")
+    p.add_argument("--fp32", action="store_true", help="store float32 weights (default float16: half the size)")
+    p.add_argument("--skip-token-check", action="store_true",
+                   help="pack even when the token cache that proves codec and model match is absent")
+
+
+def _newest(run_dir, run: str, given: str | None):
+    from pathlib import Path
+
+    from .checkpoint import latest_checkpoint
+
+    if given:
+        path = Path(given)
+        if not path.is_file():
+            raise StatecastError(f"no checkpoint file {path}")
+        return path
+    path = latest_checkpoint(run_dir(run))
+    if path is None:
+        raise StatecastError(f"run {run!r} has no checkpoint in {run_dir(run)}")
+    return path
+
+
+def check_tokens_match(codec, codec_id: str, skip: bool) -> str:
+    """The codec must tokenise as the one that made <cache>/tokens/<codec_id>. -> a one-line verdict."""
+    import json
+
+    from .codec_tokens import ID_FILE, encoder_identity, token_dir
+
+    id_path = token_dir(codec_id) / ID_FILE
+    if not id_path.is_file():
+        if skip:
+            return f"token cache {codec_id!r} absent: match not checked (--skip-token-check)"
+        raise StatecastError(f"cannot check that this codec matches the acoustic model: no {id_path} "
+                             "(pass --skip-token-check to pack anyway)")
+    made = json.loads(id_path.read_text())
+    if made.get("config") != codec.cfg.to_dict() or made.get("encoder_sha256") != encoder_identity(codec):
+        raise StatecastError(f"the codec does not make the tokens the acoustic model was trained on "
+                             f"(token cache {codec_id!r} came from {made.get('source')})")
+    return f"codec tokenises as token cache {codec_id!r} ({made.get('source')})"
+
+
+def run(args) -> int:
+    from pathlib import Path
+
+    import torch
+
+    from ..catalogue import DEFAULT_VOICE, SHIPPED_VOICES
+    from ..model.config import AcousticConfig
+    from ..model.training import export_checkpoint as export_acoustic
+    from ..model.training import run_dir as acoustic_dir
+    from ..voices import ACOUSTIC_DIR, CODEC_DIR, load_bundle, write_catalogue
+    from . import checkpoint as ckpt
+    from .codec import codec_from_checkpoint
+    from .codec import export_checkpoint as export_codec
+    from .codec import run_dir as codec_dir
+
+    a_path = _newest(acoustic_dir, args.acoustic_run, args.acoustic_checkpoint)
+    c_path = _newest(codec_dir, args.codec_run, args.codec_checkpoint)
+    a_cfg = AcousticConfig.from_dict(ckpt.load_checkpoint(a_path)["model_config"])
+    print(check_tokens_match(codec_from_checkpoint(c_path), a_cfg.codec_id, args.skip_token_check))
+
+    voices = [v for v in SHIPPED_VOICES if v.speaker in a_cfg.voices]
+    if not voices:
+        raise StatecastError(f"the acoustic model knows none of the shipped voices ({', '.join(a_cfg.voices)})")
+    default = args.default_voice or DEFAULT_VOICE
+    if default not in {v.name for v in voices}:
+        raise StatecastError(f"default voice {default!r} is not among {', '.join(v.name for v in voices)}")
+
+    out = Path(args.out)
+    dtype = torch.float32 if args.fp32 else torch.float16
+    export_acoustic(a_path, out / ACOUSTIC_DIR, dtype)
+    export_codec(c_path, out / CODEC_DIR, dtype)
+    write_catalogue(out, voices, default)
+    bundle = load_bundle(out)  # the server's own loader: fails here, not in production
+    size = sum(f.stat().st_size for f in out.rglob("*") if f.is_file())
+    print(f"packed {a_path.name} ({args.acoustic_run}) + {c_path.name} ({args.codec_run}) -> {out}: "
+          f"{len(bundle.voices)} voices, default {bundle.default}, {size / 1e6:.1f} MB")
+    return 0
