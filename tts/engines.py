@@ -2,7 +2,9 @@
 
 An engine spec is ``family:voice``: ``kokoro:af_heart``, ``piper:joe`` (the
 teachers, run through our own frontend so that they read exactly the phonemes
-the student is trained on) and, once voices ship, ``statecast:<voice>``.
+the student is trained on) and ``statecast:<voice>`` (the shipped bundle, or
+``$STATECAST_VOICES``; a mix such as ``statecast:af_heart=0.5,bf_emma=0.5``
+works too).
 """
 
 from __future__ import annotations
@@ -56,7 +58,43 @@ class TeacherEngine:
         return np.concatenate(list(self.stream(text)))
 
 
-FAMILIES = ("kokoro", "piper")
+class StatecastEngine:
+    """Our synthesizer, one voice (or mix), streaming frame chunks as they are decoded.
+
+    One Synthesizer per voices directory is shared by every engine of the
+    process, so evaluating five voices loads the weights once.
+    """
+
+    streaming = True
+    _shared: dict = {}
+
+    def __init__(self, voice: str, voices_dir: str | None = None, temperature: float = 0.0):
+        from .synth import Synthesizer
+        from .voices import voices_dir as resolve
+
+        key = str(resolve(voices_dir))
+        if key not in self._shared:
+            self._shared[key] = Synthesizer.load(key)
+        self.synth = self._shared[key]
+        from .voices import parse_mix
+
+        name = voice or self.synth.default_voice
+        self.voice = parse_mix(name) if "=" in name else name
+        self.temperature = temperature
+        self.synth.resolve_voice(self.voice)  # an unknown voice fails here, not at the first sentence
+        self.name = f"statecast:{name}"
+        self.sample_rate = self.synth.sample_rate
+
+    def stream(self, text: str) -> Iterator[np.ndarray]:
+        for chunk in self.synth.stream(text, voice=self.voice, temperature=self.temperature):
+            if chunk.pcm.size:
+                yield chunk.pcm
+
+    def synthesize(self, text: str) -> np.ndarray:
+        return np.concatenate(list(self.stream(text)) or [np.zeros(0, np.float32)])
+
+
+FAMILIES = ("kokoro", "piper", "statecast")
 
 
 def get_engine(spec: str) -> Engine:
@@ -64,6 +102,8 @@ def get_engine(spec: str) -> Engine:
     family, _, voice = spec.partition(":")
     if family not in FAMILIES:
         raise StatecastError(f"unknown engine {spec!r}; use one of {', '.join(f + ':<voice>' for f in FAMILIES)}")
+    if family == "statecast":
+        return StatecastEngine(voice)
     if not voice:
         voice = {"kokoro": "af_heart", "piper": "joe"}[family]
     return TeacherEngine(family, voice)
