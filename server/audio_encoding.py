@@ -1,8 +1,10 @@
 """Sample encodings for the wire: PCM s16le / f32le, G.711 mu-law, WAV headers, files.
 
 Float audio in [-1, 1] comes from the synthesizer; what leaves the server is
-one of these. Every encoder is stateless per sample, so encoding chunk by
-chunk equals encoding the whole (the resampler is the only stateful stage).
+one of these. The sample encoders here are stateless per sample, so
+encoding chunk by chunk equals encoding the whole. Compressed files are
+written here in one piece (``encode_file``); piece by piece they are
+stream_encoder.py's.
 """
 
 from __future__ import annotations
@@ -16,13 +18,14 @@ from tts.errors import StatecastError
 
 WS_ENCODINGS = ("pcm_s16le", "pcm_f32le", "mulaw")
 
-# HTTP response_format -> (libsndfile format, subtype, media type); wav and pcm are ours.
+# HTTP response_format -> (libsndfile format, subtype, media type). libsndfile encodes these
+# (stream_encoder.py streams them); wav and pcm are ours.
 FILE_FORMATS = {
     "flac": ("FLAC", "PCM_16", "audio/flac"),
     "mp3": ("MP3", "MPEG_LAYER_III", "audio/mpeg"),
     "opus": ("OGG", "OPUS", "audio/ogg"),
 }
-STREAMED_FORMATS = {"wav": "audio/wav", "pcm": "audio/pcm"}
+PCM_FORMATS = {"wav": "audio/wav", "pcm": "audio/pcm"}
 OPUS_RATES = (8000, 12000, 16000, 24000, 48000)
 
 _MULAW_BIAS = 0x84  # 132 (16-bit scale): makes each segment start at a power of two
@@ -112,7 +115,12 @@ def supported_response_formats() -> list[str]:
 
 
 def encode_file(x: np.ndarray, sample_rate: int, response_format: str) -> bytes:
-    """Whole utterance (N,) float32 -> a complete flac / mp3 / opus file."""
+    """Whole utterance (N,) float32 -> a complete flac / mp3 / opus file.
+
+    Written to a seekable buffer, so the headers that can only be filled in at
+    the end are there: FLAC's total samples and MD5, mp3's LAME info frame
+    (so VBR, and decoders trim the encoder delay).
+    """
     import soundfile as sf
 
     if response_format not in FILE_FORMATS or not file_formats_available()[response_format]:

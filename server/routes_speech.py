@@ -1,11 +1,18 @@
 """POST /v1/audio/speech: OpenAI-compatible speech, streamed as it is made.
 
-wav and pcm leave in chunks while the scheduler makes them (wav with the
-streaming header whose lengths read 0xFFFFFFFF); ``"stream": false`` gives a
-wav with exact lengths. flac, mp3 and opus need the whole utterance and are
-sent when it is done. Every input error is answered before the first byte:
-the handler waits for the stream's first event, so even a text that turns
-out to have nothing to speak gets a 400, never a truncated 200.
+Every format leaves in chunks while the scheduler makes the audio: wav (with
+the streaming header whose lengths read 0xFFFFFFFF), pcm, and flac / mp3 /
+opus through an incremental encoder (stream_encoder.py). ``"stream": false``
+gives one complete file with exact headers. Every input error is answered
+before the first byte: the handler waits for the stream's first event, so
+even a text that turns out to have nothing to speak gets a 400, never a
+truncated 200.
+
+A client that leaves frees its stream at once. While a response streams,
+JobStreamingResponse cancels the job when the body ends, however it ends.
+Before that (waiting for the first event, collecting a whole utterance,
+encoding it), the handler watches the connection for ``http.disconnect``
+and cancels the job as soon as it comes.
 """
 
 from __future__ import annotations
@@ -19,16 +26,19 @@ from fastapi.responses import Response, StreamingResponse
 
 from tts.errors import StatecastError
 
-from .audio_encoding import (OPUS_RATES, STREAMED_FORMATS, FILE_FORMATS, encode_file, encode_samples,
+from .audio_encoding import (FILE_FORMATS, OPUS_RATES, PCM_FORMATS, encode_file, encode_samples,
                              file_formats_available, supported_response_formats, wav_header)
 from .deps import ApiKey, Svc, check_text, check_voice
 from .http_errors import ApiError
 from .resample import StreamingResampler
 from .scheduler import JobDone, JobFailed
 from .schemas import SpeechRequest
+from .stream_encoder import StreamingFileEncoder
 
 log = logging.getLogger("statecast.http")
 router = APIRouter()
+
+CLIENT_CLOSED = 499  # nginx's "client closed request": logged, never seen by the client
 
 
 class JobStreamingResponse(StreamingResponse):
@@ -46,12 +56,48 @@ class JobStreamingResponse(StreamingResponse):
             self._on_close()
 
 
+class ClientGone(Exception):
+    """The client closed the connection before its answer was ready."""
+
+
+async def _disconnected(receive) -> None:
+    """Return when the ASGI server reports the client gone.
+
+    The JSON body has been read by now, so the only message left to come is
+    http.disconnect.
+    """
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+async def unless_client_leaves(request: Request, awaitable):
+    """Await ``awaitable`` unless the client disconnects first: then cancel it and raise ClientGone.
+
+    Only while the handler waits. Once a StreamingResponse is returned,
+    starlette listens for the disconnect itself, and two listeners would
+    compete for the one message.
+    """
+    work = asyncio.ensure_future(awaitable)
+    watch = asyncio.ensure_future(_disconnected(request.receive))
+    try:
+        await asyncio.wait({work, watch}, return_when=asyncio.FIRST_COMPLETED)
+    finally:  # also when the handler itself is cancelled (server shutting down)
+        watch.cancel()
+        if not work.done():
+            work.cancel()
+    if work.done():
+        return work.result()
+    if not watch.cancelled() and watch.exception() is not None:  # receive() itself failed: no one to answer
+        log.warning("watching the connection failed: %r", watch.exception())
+    raise ClientGone()
+
+
 def _pick_format(req: SpeechRequest) -> str:
     fmt = req.response_format
     if fmt is None:  # OpenAI's default is mp3
         return "mp3" if file_formats_available().get("mp3") else "wav"
     fmt = fmt.lower()
-    if fmt in STREAMED_FORMATS or (fmt in FILE_FORMATS and file_formats_available()[fmt]):
+    if fmt in PCM_FORMATS or (fmt in FILE_FORMATS and file_formats_available()[fmt]):
         return fmt
     raise ApiError(400, "unsupported_format",
                    f"response_format {fmt!r} is not supported here; supported: {', '.join(supported_response_formats())}")
@@ -66,6 +112,23 @@ def _pick_rate(req: SpeechRequest, fmt: str, native: int) -> int:
     return rate
 
 
+def _open_encoder(fmt: str, rate: int) -> StreamingFileEncoder:
+    try:
+        return StreamingFileEncoder(fmt, rate)
+    except StatecastError:
+        raise
+    except Exception as exc:  # libsndfile refused these parameters
+        raise ApiError(400, "unsupported_format", f"could not encode {fmt} at {rate} Hz: {exc}") from None
+
+
+async def _first_event(job, events: asyncio.Queue):
+    await job.opened  # StatecastError (bad voice mix, speed outside the voice's range) -> 400
+    first = await events.get()
+    if isinstance(first, JobFailed):
+        raise ApiError(500 if first.code == "internal_error" else 400, first.code, first.message)
+    return first
+
+
 @router.post("/v1/audio/speech", dependencies=[ApiKey])
 async def speech(req: SpeechRequest, svc: Svc, request: Request):
     settings, synth, scheduler = svc.settings, svc.synth, svc.scheduler
@@ -73,41 +136,69 @@ async def speech(req: SpeechRequest, svc: Svc, request: Request):
     check_voice(req.voice, svc)
     fmt = _pick_format(req)
     rate = _pick_rate(req, fmt, synth.sample_rate)
-    streamed = fmt in STREAMED_FORMATS and req.stream
+    media = PCM_FORMATS.get(fmt) or FILE_FORMATS[fmt][2]
+    headers = {"X-Sample-Rate": str(rate), "Cache-Control": "no-store"}
+    encoder = _open_encoder(fmt, rate) if req.stream and fmt in FILE_FORMATS else None
     events: asyncio.Queue = asyncio.Queue()
-    job = scheduler.open(events.put_nowait, voice=req.voice, speed=req.speed, paced=streamed,
-                         text=text, close=True, endpoint="http")  # Overloaded -> 429
+    try:
+        job = scheduler.open(events.put_nowait, voice=req.voice, speed=req.speed, paced=req.stream,
+                             text=text, close=True, endpoint="http")  # Overloaded -> 429
+    except BaseException:
+        if encoder is not None:
+            encoder.abort()
+        raise
     svc.metrics.requests.inc(endpoint="http")
     try:
-        await job.opened  # StatecastError (bad voice mix, speed outside the voice's range) -> 400
-        first = await events.get()
-        if isinstance(first, JobFailed):
-            raise ApiError(500 if first.code == "internal_error" else 400, first.code, first.message)
-    except BaseException:
+        first = await unless_client_leaves(request, _first_event(job, events))
+    except BaseException as exc:
         scheduler.cancel(job)
+        if encoder is not None:
+            encoder.abort()
+        if isinstance(exc, ClientGone):
+            return _client_gone(job)
         raise
-    headers = {"X-Sample-Rate": str(rate), "Cache-Control": "no-store"}
-    if streamed:
-        media = STREAMED_FORMATS[fmt]
-        return JobStreamingResponse(_pcm_body(first, events, job, synth.sample_rate, rate, fmt == "wav"),
-                                    on_close=lambda: scheduler.cancel(job), media_type=media, headers=headers)
+    if req.stream:
+        if encoder is None:
+            body = _pcm_body(first, events, job, synth.sample_rate, rate, fmt == "wav")
+        else:
+            body = _file_body(first, events, job, synth.sample_rate, rate, encoder)
+
+        def on_close():
+            scheduler.cancel(job)
+            if encoder is not None:
+                encoder.abort()  # waits for a write still running on a worker thread
+
+        return JobStreamingResponse(body, on_close=on_close, media_type=media, headers=headers)
     try:
-        pcm = await _collect(first, events, job)
+        pcm = await unless_client_leaves(request, _collect(first, events, job))
+        body = await unless_client_leaves(
+            request, asyncio.to_thread(_encode_whole, pcm, synth.sample_rate, rate, fmt))
+    except ClientGone:
+        return _client_gone(job)
     finally:
-        scheduler.cancel(job)  # no-op when finished; frees the state when the client left mid-way
-    resampler = StreamingResampler(synth.sample_rate, rate)
+        scheduler.cancel(job)  # no-op when finished; frees the state when the answer is not wanted
+    return Response(body, media_type=media, headers=headers)
+
+
+def _client_gone(job) -> Response:
+    log.info("speech job %d: the client left before the answer; cancelled", job.id)
+    return Response(status_code=CLIENT_CLOSED)
+
+
+def _encode_whole(pcm: np.ndarray, in_rate: int, out_rate: int, fmt: str) -> bytes:
+    """A whole utterance (N,) float32 at in_rate -> the response body. Runs on a worker thread:
+    a long utterance takes a while to resample and encode."""
+    resampler = StreamingResampler(in_rate, out_rate)
     pcm = np.concatenate([resampler.process(pcm), resampler.flush()])
-    if fmt in STREAMED_FORMATS:
+    if fmt in PCM_FORMATS:
         data = encode_samples(pcm, "pcm_s16le")
-        body = (wav_header(rate, pcm.shape[0]) + data) if fmt == "wav" else data
-        return Response(body, media_type=STREAMED_FORMATS[fmt], headers=headers)
+        return (wav_header(out_rate, pcm.shape[0]) + data) if fmt == "wav" else data
     try:
-        body = encode_file(pcm, rate, fmt)
+        return encode_file(pcm, out_rate, fmt)
     except StatecastError:
         raise
     except Exception as exc:  # libsndfile refused these parameters
         raise ApiError(400, "unsupported_format", f"could not encode {fmt}: {exc}") from None
-    return Response(body, media_type=FILE_FORMATS[fmt][2], headers=headers)
 
 
 async def _collect(first, events: asyncio.Queue, job) -> np.ndarray:
@@ -141,3 +232,35 @@ async def _pcm_body(first, events: asyncio.Queue, job, in_rate: int, out_rate: i
         if out.size:
             yield encode_samples(out, "pcm_s16le")
         ev = await events.get()
+
+
+async def _file_body(first, events: asyncio.Queue, job, in_rate: int, out_rate: int,
+                     encoder: StreamingFileEncoder):
+    """Each chunk through the resampler and the encoder. Whatever the codec has completed
+    leaves at once, so the first bytes go out with the first chunk."""
+    resampler = StreamingResampler(in_rate, out_rate)
+    ev = first
+    try:
+        while True:
+            if isinstance(ev, JobDone):
+                tail = resampler.flush()
+                data = await asyncio.to_thread(_finish, encoder, tail)
+                if data:
+                    yield data
+                return
+            if isinstance(ev, JobFailed):  # end early; the stream has no proper end either
+                log.warning("speech stream failed mid-way: %s (%s)", ev.message, ev.code)
+                return
+            out = resampler.process(ev.pcm)
+            job.ack()
+            if out.size:
+                data = await asyncio.to_thread(encoder.write, out)
+                if data:
+                    yield data
+            ev = await events.get()
+    finally:
+        encoder.abort()  # a no-op after close
+
+
+def _finish(encoder: StreamingFileEncoder, tail: np.ndarray) -> bytes:
+    return encoder.write(tail) + encoder.close()

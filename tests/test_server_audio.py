@@ -1,4 +1,4 @@
-"""Wire-format pieces of the server: resampler, mu-law, PCM, WAV headers, files, metrics text."""
+"""Wire-format pieces of the server: resampler, mu-law, PCM, WAV headers, files (whole and streamed), metrics text."""
 
 from __future__ import annotations
 
@@ -9,11 +9,14 @@ import warnings
 import numpy as np
 import pytest
 
-from server.audio_encoding import (encode_file, encode_samples, file_formats_available, float_to_s16,
+from audio_decode import decode, mp3_frame
+from server.audio_encoding import (OPUS_RATES, encode_file, encode_samples, file_formats_available, float_to_s16,
                                    mulaw_decode, mulaw_encode, wav_header)
 from server.metrics import Registry, Counter, Histogram, ServerMetrics
 from server.resample import StreamingResampler, resample_ref
 from server.settings import SAMPLE_RATES
+from server.stream_encoder import MP3_KBPS, DrainBuffer, StreamingFileEncoder
+from tts.errors import StatecastError
 
 RATE_PAIRS = [(24000, r) for r in SAMPLE_RATES] + [(16000, 44100), (22050, 8000)]
 
@@ -138,6 +141,158 @@ def test_file_formats_decode_back(fmt):
     assert sr == rate and abs(y.shape[0] - rate) < rate // 10
     if fmt == "flac":  # lossless at 16 bits
         np.testing.assert_allclose(y, x, atol=1 / 32767)
+
+
+def _speechlike(rate: int, seconds: float, seed: int = 0) -> np.ndarray:
+    """A 220 Hz tone under a 3 Hz envelope, plus a little noise: (N,) float32."""
+    t = np.arange(int(rate * seconds)) / rate
+    noise = np.random.default_rng(seed).standard_normal(t.size)
+    return (0.3 * np.sin(2 * np.pi * 220 * t) * np.abs(np.sin(2 * np.pi * 3 * t)) + 0.01 * noise).astype(np.float32)
+
+
+def _stream(fmt: str, rate: int, x: np.ndarray, sizes) -> tuple[list[bytes], StreamingFileEncoder]:
+    """Feed x in pieces of the given sizes (cycled); returns every write's bytes and close()'s last."""
+    enc = StreamingFileEncoder(fmt, rate)
+    out, i, k = [], 0, 0
+    while i < x.size:
+        n = sizes[k % len(sizes)]
+        out.append(enc.write(x[i:i + n]))
+        i, k = i + n, k + 1
+    out.append(enc.close())
+    return out, enc
+
+
+def _stream_cases():
+    for fmt in ("flac", "mp3", "opus"):
+        for rate in (8000, 24000, 44100, 48000):
+            if fmt == "opus" and rate not in OPUS_RATES:
+                continue
+            yield fmt, rate
+
+
+def _skip_unavailable(fmt):
+    pytest.importorskip("soundfile")
+    if not file_formats_available()[fmt]:
+        pytest.skip(f"this libsndfile cannot encode {fmt}")
+
+
+@pytest.mark.parametrize("fmt,rate", list(_stream_cases()))
+def test_streamed_file_decodes_to_the_input(fmt, rate):
+    """The concatenated pieces are one valid stream: right rate, right length (codec framing aside), same audio."""
+    _skip_unavailable(fmt)
+    x = _speechlike(rate, 1.3)
+    pieces, enc = _stream(fmt, rate, x, [rate // 40, 1, rate // 5 + 3])
+    data = b"".join(pieces)
+    assert enc.samples_in == x.size and enc.bytes_out == len(data) and enc.closed
+    y, sr = decode(data)
+    assert sr == rate
+    if fmt == "flac":  # lossless at 16 bits, and exactly as long
+        assert y.shape == x.shape
+        np.testing.assert_allclose(y, x, atol=1 / 32767)
+        assert enc.buffer.dropped > 0  # the STREAMINFO patch on close could not reach the stream
+        return
+    if fmt == "opus":  # the Ogg granule positions and pre-skip give the exact length back
+        assert y.shape == x.shape
+        lag = 0
+    else:
+        # mp3: one empty info frame (silence), the encoder delay, padding to whole frames
+        frame = mp3_frame(rate)
+        assert x.size + frame <= y.size <= x.size + 4 * frame
+        kbps = len(data) * 8 / (x.size / rate) / 1000
+        want = MP3_KBPS["mpeg1" if rate >= 32000 else "mpeg2" if rate >= 16000 else "mpeg25"]
+        assert 0.8 * want < kbps < 1.25 * want  # constant bitrate as chosen
+        # find the delay by cross-correlation over a window well inside the signal
+        w = x[rate // 4: rate // 4 + rate // 2]
+        lags = np.arange(0, 4 * frame)
+        lag = int(lags[np.argmax([np.dot(w, y[rate // 4 + d: rate // 4 + d + w.size]) for d in lags])])
+    inner = slice(rate // 10, x.size - rate // 10)
+    err = y[lag:lag + x.size][inner] - x[inner]
+    assert np.sqrt(np.mean(err ** 2)) < 0.35 * np.sqrt(np.mean(x[inner] ** 2))  # lossy, but the same signal
+
+
+@pytest.mark.parametrize("fmt", ["flac", "mp3", "opus"])
+def test_streamed_file_audio_never_depends_on_the_chunking(fmt):
+    _skip_unavailable(fmt)
+    rate = 24000
+    x = _speechlike(rate, 1.1, seed=1)
+    whole, _ = _stream(fmt, rate, x, [x.size])
+    for sizes in ([1, 7, 480, 1201], [4096], [97]):
+        pieces, _ = _stream(fmt, rate, x, sizes)
+        a, b = decode(b"".join(pieces))[0], decode(b"".join(whole))[0]
+        np.testing.assert_array_equal(a, b)
+        if fmt != "opus":  # an Ogg stream's serial number is random
+            assert b"".join(pieces) == b"".join(whole)
+
+
+@pytest.mark.parametrize("fmt", ["flac", "mp3", "opus"])
+def test_streamed_file_leaves_while_audio_comes_in(fmt):
+    """Bytes come out during the stream, not at close: most of the file, in many pieces,
+    and the bytes out after the first 200 ms of input already decode to audio."""
+    _skip_unavailable(fmt)
+    rate = 24000
+    x = _speechlike(rate, 2.0, seed=2)
+    pieces, _ = _stream(fmt, rate, x, [rate // 10])  # 100 ms writes, as the scheduler hands them out
+    before_close = pieces[:-1]
+    assert sum(1 for p in before_close if p) >= 8
+    assert sum(map(len, before_close)) > 0.8 * sum(map(len, pieces))
+    early, _ = decode(b"".join(pieces[:2]))  # what had left after 200 ms of input
+    assert early.size > 0
+
+
+@pytest.mark.parametrize("fmt", ["flac", "mp3", "opus"])
+def test_streamed_file_independent_decoder(fmt):
+    """ffmpeg (PyAV) reads the streams too, FLAC with its unknown length included."""
+    _skip_unavailable(fmt)
+    av = pytest.importorskip("av")
+    rate = 24000
+    x = _speechlike(rate, 1.0, seed=3)
+    data = b"".join(_stream(fmt, rate, x, [rate // 20])[0])
+    with av.open(io.BytesIO(data)) as container:
+        stream = container.streams.audio[0]
+        y = np.concatenate([f.to_ndarray().reshape(-1) for f in container.decode(stream)])
+        got_rate = stream.codec_context.sample_rate
+    ours, _ = decode(data)
+    if fmt == "opus":  # ffmpeg decodes opus at 48 kHz, and does not trim by the last granule
+        assert got_rate == 48000 and abs(y.size - 2 * x.size) <= 2 * 960
+    else:
+        assert got_rate == rate and y.size == ours.size
+    if fmt == "flac":
+        np.testing.assert_allclose(y.astype(np.float32) / (32768.0 if y.dtype.kind == "i" else 1.0), x,
+                                   atol=1 / 32767)
+
+
+def test_drain_buffer_hands_out_bytes_once_and_drops_late_patches():
+    buf = DrainBuffer()
+    assert buf.write(b"HEAD0000") == 8 and buf.take() == b"HEAD0000"
+    buf.write(b"data")
+    buf.seek(4)  # a header patch over bytes that have left
+    assert buf.write(b"1234") == 4  # libsndfile is told it worked
+    assert buf.dropped == 4 and buf.tell() == 8
+    buf.seek(6)
+    buf.write(b"xxYY")  # straddles: two bytes are gone, two patch what is still pending
+    assert buf.dropped == 6
+    assert buf.take() == b"YYta"
+    assert buf.seek(0, 2) == 12 and buf.take() == b""
+    assert buf.seek(-2, 1) == 10 and buf.read(5) == b""
+
+
+def test_streaming_encoder_abort_and_refusals():
+    sf = pytest.importorskip("soundfile")
+    fmt = next((f for f, ok in file_formats_available().items() if ok), None)
+    if fmt is None:
+        pytest.skip("this libsndfile encodes none of flac / mp3 / opus")
+    enc = StreamingFileEncoder(fmt, 24000)
+    enc.write(np.zeros(2400, np.float32))
+    enc.abort()
+    assert enc.closed and enc.close() == b""
+    enc.abort()  # twice is fine
+    with pytest.raises(StatecastError, match="closed"):
+        enc.write(np.zeros(10, np.float32))
+    with pytest.raises(StatecastError, match="supported"):
+        StreamingFileEncoder("aac", 24000)
+    if file_formats_available()["opus"]:
+        with pytest.raises(sf.LibsndfileError):  # opus has no 44.1 kHz (the route answers 400 before this)
+            StreamingFileEncoder("opus", 44100)
 
 
 def test_metrics_text_format():

@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import io
+import json
+import socket
 import struct
 import threading
+import time
 
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
+from audio_decode import decode, mp3_frame
 from server import Settings, create_app
-from server.audio_encoding import file_formats_available, float_to_s16
+from server.audio_encoding import FILE_FORMATS, file_formats_available, float_to_s16
+from server.testing import LiveServer, wait_idle
 
 TEXT = "Hello there, how are you today?"
+LONG = "A long sentence that will not be finished before this client goes away. " * 3
 
 
 def make_client(synth, **kw) -> TestClient:
@@ -63,16 +69,74 @@ def test_speech_resampled_rate(client, synth):
     assert len(r.content) // 2 == -(-n_native * 16000 // synth.sample_rate)
 
 
+def _check_file(fmt: str, data: bytes, expect: np.ndarray, rate: int, streamed: bool) -> None:
+    """The body decodes to the utterance (N,) float: its samples to 16 bits for flac, its exact
+    length for opus and whole mp3, and a streamed mp3's length up to its framing (one empty
+    info frame, the encoder delay, padding)."""
+    y, sr = decode(data)
+    n = expect.size
+    assert sr == rate
+    if fmt == "flac":  # lossless: only the 16-bit rounding
+        assert y.shape == expect.shape
+        np.testing.assert_allclose(y, np.clip(expect, -1, 1), atol=1 / 32768)
+    elif fmt == "mp3" and streamed:
+        assert n + mp3_frame(rate) <= y.size <= n + 4 * mp3_frame(rate)
+    else:
+        assert y.size == n
+
+
+@pytest.mark.parametrize("stream", [True, False])
 @pytest.mark.parametrize("fmt", ["flac", "mp3", "opus"])
-def test_speech_file_formats(client, fmt):
-    sf = pytest.importorskip("soundfile")
-    r = client.post("/v1/audio/speech", json={"model": "tts-1", "input": TEXT, "response_format": fmt})
+def test_speech_file_formats(client, synth, fmt, stream):
+    pytest.importorskip("soundfile")
+    r = client.post("/v1/audio/speech", json={"model": "tts-1", "input": TEXT, "response_format": fmt,
+                                              "stream": stream})
     if not file_formats_available()[fmt]:
         assert r.status_code == 400 and "supported" in r.json()["error"]["message"]
         return
-    assert r.status_code == 200
-    y, sr = sf.read(io.BytesIO(r.content))
-    assert y.shape[0] > sr // 2
+    assert r.status_code == 200 and r.headers["content-type"] == FILE_FORMATS[fmt][2]
+    assert r.headers["x-sample-rate"] == str(synth.sample_rate)
+    pcm, _ = synth.synthesize(TEXT)
+    _check_file(fmt, r.content, pcm, synth.sample_rate, stream)
+    assert _scheduler(client).live == 0
+
+
+@pytest.mark.parametrize("fmt", ["flac", "mp3", "opus"])
+def test_streamed_file_formats_leave_before_the_job_is_done(synth, fmt):
+    """Ordering, not timing: the test client reads one body message at a time and the app waits
+    on each send, and the scheduler runs at most 2 chunks ahead of what the handler took. So the
+    job cannot finish until most of the body has been read, and every chunk read while the job
+    still holds its slot proves audio left before the utterance was done."""
+    pytest.importorskip("soundfile")
+    if not file_formats_available()[fmt]:
+        pytest.skip(f"this libsndfile cannot encode {fmt}")
+    with make_client(synth, max_pending_chunks=2) as c:
+        sched = _scheduler(c)
+        chunks, while_live = [], []
+        with c.stream("POST", "/v1/audio/speech", json={"input": TEXT, "response_format": fmt}) as r:
+            assert r.status_code == 200
+            for chunk in r.iter_raw():
+                chunks.append(chunk)
+                if sched.live == 1:
+                    while_live.append(chunk)
+        assert sched.live == 0
+    assert len(chunks) > 1 and len(while_live) > 1
+    assert while_live[0] is chunks[0]  # the first bytes left while the job was still running
+    early, _ = decode(b"".join(while_live))
+    assert early.size > 0  # and they were audio, not only headers
+    pcm, _ = synth.synthesize(TEXT)
+    _check_file(fmt, b"".join(chunks), pcm, synth.sample_rate, streamed=True)
+
+
+def test_streamed_file_format_resampled(client):
+    pytest.importorskip("soundfile")
+    if not file_formats_available()["opus"]:
+        pytest.skip("this libsndfile cannot encode opus")
+    pcm = client.post("/v1/audio/speech", json={"input": TEXT, "response_format": "pcm", "sample_rate": 48000})
+    r = client.post("/v1/audio/speech", json={"input": TEXT, "response_format": "opus", "sample_rate": 48000})
+    assert r.status_code == 200 and r.headers["x-sample-rate"] == "48000"
+    y, sr = decode(r.content)
+    assert sr == 48000 and y.size == len(pcm.content) // 2
 
 
 def test_default_format_is_openai_mp3_where_available(client):
@@ -188,3 +252,86 @@ def test_no_thread_or_state_leaks(synth):
         sched = _scheduler(c)
         assert sched.live == 0 and sched.stream_count == 0
     assert threading.active_count() == baseline  # scheduler thread stopped with the app
+
+
+# ---------------------------------------------------------------- clients that leave (real sockets)
+
+
+class GatedSynth:
+    """The fixture synthesizer with a gate in front of its batched step.
+
+    After ``free_steps`` steps the scheduler thread stops inside the next one
+    until ``release`` is set. While it is stopped, no stream makes audio, so
+    a job that ends meanwhile was cancelled; it cannot have run to its end.
+    """
+
+    def __init__(self, synth, free_steps: int):
+        self._synth = synth
+        self.free_steps = free_steps
+        self.steps = 0
+        self.blocked = threading.Event()  # the thread waits at the gate
+        self.release = threading.Event()
+
+    def step_streams(self, streams, frames):
+        if self.steps >= self.free_steps and not self.release.is_set():
+            self.blocked.set()
+            self.release.wait(30)
+        self.steps += 1
+        return self._synth.step_streams(streams, frames)
+
+    def __getattr__(self, name):
+        return getattr(self._synth, name)
+
+
+def _until(cond, timeout: float = 10.0) -> bool:
+    """Poll cond() until it holds; the timeout only absorbs a loaded machine."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def _post_raw(url: str, body: dict) -> socket.socket:
+    host, port = url.split(":")
+    payload = json.dumps(body).encode()
+    sock = socket.create_connection((host, int(port)), timeout=10)
+    sock.sendall(b"POST /v1/audio/speech HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+                 + f"Content-Length: {len(payload)}\r\n\r\n".encode() + payload)
+    return sock
+
+
+@pytest.mark.parametrize("fmt,stream,free_steps", [
+    ("wav", False, 0),  # still waiting for the first audio
+    ("wav", False, 3),  # collecting the whole utterance
+    ("mp3", False, 3),  # the same, for a file encoded at the end
+    ("flac", True, 3),  # streaming through the incremental encoder
+])
+def test_client_leaving_mid_synthesis_cancels_the_job_at_once(synth, fmt, stream, free_steps):
+    httpx = pytest.importorskip("httpx")
+    pytest.importorskip("uvicorn")
+    if fmt in FILE_FORMATS and not file_formats_available()[fmt]:
+        pytest.skip(f"this libsndfile cannot encode {fmt}")
+    gated = GatedSynth(synth, free_steps)
+    app = create_app(Settings(warmup=False, max_ahead_s=0.2), synth=gated)
+    with LiveServer(app) as url:
+        sched = app.state.services.scheduler
+        sock = _post_raw(url, {"input": LONG, "response_format": fmt, "stream": stream})
+        try:
+            assert gated.blocked.wait(10)  # the job is mid-synthesis, and stays there
+            assert sched.live == 1 and sched.stream_count == 1
+            steps = gated.steps
+        finally:
+            sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
+        # The slot is free again while the synthesis thread is still held at the gate:
+        # the handler saw the disconnect and cancelled; the job did not run out.
+        assert _until(lambda: sched.live == 0)
+        assert gated.steps == steps and not gated.release.is_set()
+        gated.release.set()
+        assert wait_idle(app)  # and the thread dropped the stream's state on its next pass
+        assert sched.stream_count == 0
+        r = httpx.post(f"http://{url}/v1/audio/speech", json={"input": "Still here.", "response_format": "pcm",
+                                                             "stream": False}, timeout=20)
+        assert r.status_code == 200 and len(r.content) > 0
