@@ -130,7 +130,8 @@ def test_train_checkpoint_resume_and_export(corpus, tmp_path):
 def test_adversarial_step_runs(corpus):
     from tts.train.codec import CodecTrainer
 
-    trainer = CodecTrainer(_cfg(corpus, adv_weight=0.1, max_steps=2, run="adv"))
+    trainer = CodecTrainer(_cfg(corpus, adv_weight=0.1, max_steps=2, run="adv", disc_channels=8))
+    assert trainer.disc.discs[0].convs[0].out_channels == 8
     summary = trainer.train()
     assert summary["step"] == 2
     for key in ("disc", "adv", "fm"):

@@ -29,6 +29,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--adv-weight", type=float, default=0.0,
                    help="> 0 turns on the spectrogram discriminator (GPU runs; try 0.05)")
     g.add_argument("--fm-weight", type=float, default=0.1, help="feature matching, with --adv-weight")
+    g.add_argument("--disc-channels", type=int, default=32, help="discriminator width (cost ~ its square)")
     g.add_argument("--init-from", metavar="CKPT", help="start a fresh run from this codec checkpoint's weights")
     g.add_argument("--freeze-encoder", action="store_true",
                    help="train the decoder only: tokens of the encoder stay valid (decoder fine-tuning)")
@@ -89,6 +90,7 @@ def run(args) -> int:
         batch=args.batch, segment=args.segment, lr=args.lr, warmup=args.warmup,
         max_steps=args.max_steps, mel_weight=args.mel_weight, stft_weight=args.stft_weight,
         adv_weight=args.adv_weight, fm_weight=args.fm_weight, adv_start=args.adv_start,
+        disc_channels=args.disc_channels,
         log_every=args.log_every, eval_every=args.eval_every, ckpt_every=args.ckpt_every,
         workers=args.workers, seed=args.seed, time_limit_min=args.time_limit,
         progress=not args.no_progress, model=dict(args.model),
