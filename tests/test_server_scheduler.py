@@ -301,3 +301,53 @@ def test_long_text_is_planned_piecemeal_with_the_audio_of_the_whole(synth):
     assert all(len(p) <= 40 and p.endswith(" ") for p in rec.pushes[:-1])
     pcm, _ = synth.synthesize(text, first_chunk_frames=8, chunk_frames=8)
     np.testing.assert_array_equal(np.concatenate([c.pcm for c in chunks]), pcm)
+
+
+def test_choose_batch_steps_only_urgent_listeners_while_any_exist():
+    from server.scheduler import choose_batch
+
+    ready = ["new", "dry", "low", "comfy", "far"]
+    buffered = [float("-inf"), 0.0, 0.1, 0.6, 1.4]
+    assert choose_batch(buffered, ready, 0.25, 32) == ["new", "dry", "low"]
+    assert choose_batch(buffered, ready, 0.25, 2) == ["new", "dry"]  # still capped by max_batch
+    assert choose_batch(buffered[3:], ready[3:], 0.25, 32) == ["comfy", "far"]  # nobody urgent: all
+    assert choose_batch(buffered, ready, 0.0, 32) == ready  # urgency off
+    assert choose_batch([], [], 0.25, 32) == []
+
+
+def test_a_new_stream_is_served_before_comfortable_ones(synth):
+    """A stream joining while others have plenty queued gets its first chunks in ticks of its own."""
+
+    async def main():
+        sched = _start(synth, max_ahead_s=0.0, urgent_s=0.25, chunk_frames=8)
+        try:
+            long_text = " ".join([TEXT] * 6)
+            qs = [asyncio.Queue() for _ in range(3)]
+            olds = [sched.open(q.put_nowait, text=long_text, close=True, paced=False) for q in qs[:2]]
+            # let the unpaced streams run far ahead of their listeners
+            for q, j in zip(qs[:2], olds):
+                for _ in range(6):
+                    await q.get()
+                    j.ack()
+            batches = []
+            real_step = sched.synth.step_streams
+
+            def spy(streams, frames):
+                batches.append(len(streams))
+                return real_step(streams, frames)
+
+            sched.synth.step_streams = spy
+            q = asyncio.Queue()
+            new = sched.open(q.put_nowait, text="Hi.", close=True)
+            chunks, end = await _drain(q, new)
+            sched.synth.step_streams = real_step
+            for q, j in zip(qs[:2], olds):
+                sched.cancel(j)
+            return batches, end
+        finally:
+            sched.synth.__dict__.pop("step_streams", None)
+            sched.stop()
+
+    batches, end = run(main())
+    assert isinstance(end, JobDone)
+    assert 1 in batches  # the newcomer was stepped alone while the two comfortable streams waited
