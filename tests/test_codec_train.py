@@ -208,3 +208,12 @@ def test_init_from_rejects_a_non_codec_checkpoint(corpus, tmp_path):
     torch.save({"kind": "statecast-acoustic-train"}, bad)
     with pytest.raises(StatecastError, match="not a codec training checkpoint"):
         CodecTrainer(_cfg(corpus, run="x", init_from=str(bad)))
+
+
+def test_resuming_from_a_foreign_checkpoint_names_it(corpus, tmp_path):
+    from tts.train.codec import CodecTrainer
+
+    bad = tmp_path / "acoustic.pt"
+    torch.save({"kind": "statecast-acoustic-train", "step": 3}, bad)
+    with pytest.raises(StatecastError, match="is not a codec training checkpoint"):
+        CodecTrainer(_cfg(corpus, run="x"), resume_from=bad)

@@ -21,11 +21,11 @@ from pathlib import Path
 import torch
 
 from ..errors import StatecastError
-from ..paths import cache_root, writable_dir
+from ..paths import cache_root
 from ..train import checkpoint as ckpt
 from ..train.loop import (Window, append_jsonl, checkpoint_on_interrupt, eval_and_checkpoint, finish, lr_factor,
-                          progress_bar, time_limit_reached)
-from ..train.runtime import autocast, configure, resolve_device
+                          open_run, progress_bar, time_limit_reached)
+from ..train.runtime import autocast
 from .acoustic import AcousticModel
 from .config import DEFAULT_VOICES, AcousticConfig
 from .data import BatchSchedule, collate, load_examples, manifest_speakers
@@ -74,14 +74,9 @@ def _to(batch: dict, device: torch.device) -> dict:
 class AcousticTrainer:
     def __init__(self, cfg: AcousticTrainConfig, resume_from: Path | None = None, restart: bool = False):
         self.cfg = cfg
-        self.device = resolve_device(cfg.device)
-        configure(self.device, cfg.threads)
-        self.dir = writable_dir(run_dir(cfg.run), "checkpoint directory")
-        self.log_path = self.dir / "log.jsonl"
-        resume = resume_from or (None if restart else ckpt.latest_checkpoint(self.dir))
-        payload = ckpt.load_checkpoint(resume) if resume else None
-        if payload and payload.get("kind") != KIND:
-            raise StatecastError(f"{resume} is not an acoustic training checkpoint")
+        run = open_run(cfg.device, cfg.threads, run_dir(cfg.run), KIND, "an acoustic", resume_from, restart)
+        self.device, self.dir, self.log_path = run.device, run.dir, run.log_path
+        resume, payload = run.resume, run.payload
 
         if payload:
             self.model_cfg = AcousticConfig.from_dict(payload["model_config"])

@@ -31,9 +31,12 @@ from . import checkpoint as ckpt
 from .audio_data import HELDOUT_RULE, CropSampler, fixed_eval_batch, load_clips
 from .discriminator import MultiResolutionDiscriminator, discriminator_loss, generator_losses
 from .losses import MelLoss, MultiResolutionSTFTLoss
-from .loop import (Window, append_jsonl, checkpoint_on_interrupt, eval_and_checkpoint, finish, lr_factor, progress_bar,
-                   time_limit_reached)
-from .runtime import autocast, configure, resolve_device
+from .loop import (Window, append_jsonl, checkpoint_on_interrupt, eval_and_checkpoint, finish, lr_factor, open_run,
+                   progress_bar, time_limit_reached)
+from .runtime import autocast
+
+
+KIND = "statecast-codec-train"
 
 
 @dataclass
@@ -107,17 +110,14 @@ class CodecTrainer:
 
     def __init__(self, cfg: CodecTrainConfig, resume_from: Path | None = None, restart: bool = False):
         self.cfg = cfg
-        self.device = resolve_device(cfg.device)
-        configure(self.device, cfg.threads)
-        self.dir = writable_dir(run_dir(cfg.run), "checkpoint directory")
-        self.log_path = self.dir / "log.jsonl"
-        resume = resume_from or (None if restart else ckpt.latest_checkpoint(self.dir))
-        payload = ckpt.load_checkpoint(resume) if resume else None
+        run = open_run(cfg.device, cfg.threads, run_dir(cfg.run), KIND, "a codec", resume_from, restart)
+        self.device, self.dir, self.log_path = run.device, run.dir, run.log_path
+        resume, payload = run.resume, run.payload
 
         init = None
         if payload is None and cfg.init_from:
             init = ckpt.load_checkpoint(Path(cfg.init_from))
-            if init.get("kind") != "statecast-codec-train":
+            if init.get("kind") != KIND:
                 raise StatecastError(f"{cfg.init_from} is not a codec training checkpoint")
         if payload and payload.get("train_config", {}).get("freeze_encoder") and not cfg.freeze_encoder:
             print("note: this run trains the decoder only (its tokens must stay valid); encoder stays frozen")
@@ -174,7 +174,7 @@ class CodecTrainer:
 
     def save(self) -> Path:
         payload = {
-            "kind": "statecast-codec-train", "step": self.step,
+            "kind": KIND, "step": self.step,
             "codec_config": self.codec_cfg.to_dict(), "train_config": dataclasses.asdict(self.cfg),
             "model": self.model.state_dict(), "opt": self.opt.state_dict(),
             "disc": self.disc.state_dict() if self.disc is not None else None,
@@ -288,7 +288,7 @@ class CodecTrainer:
 
 def _load_train_checkpoint(checkpoint_path: Path) -> tuple[Codec, dict]:
     p = ckpt.load_checkpoint(checkpoint_path)
-    if p.get("kind") != "statecast-codec-train":
+    if p.get("kind") != KIND:
         raise StatecastError(f"{checkpoint_path} is not a codec training checkpoint")
     codec = Codec(CodecConfig.from_dict(p["codec_config"]))
     codec.load_state_dict(p["model"])

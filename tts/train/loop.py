@@ -1,5 +1,6 @@
 """Pieces every training loop here shares: lr schedule, JSONL log, progress bar,
-the between-log-lines window, periodic eval / checkpoint, save on Ctrl-C.
+the between-log-lines window, periodic eval / checkpoint, save on Ctrl-C, and
+opening a run (device, directory, the checkpoint to resume).
 
 Each recipe keeps its own loop (what a batch is, what a step returns, what
 throughput means differ); these helpers are the parts that must behave the
@@ -13,7 +14,46 @@ import contextlib
 import json
 import math
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import torch
+
+
+@dataclass
+class RunSetup:
+    """Where a training run lives and what it resumes from (``payload`` None: a fresh start)."""
+
+    device: "torch.device"
+    dir: Path
+    log_path: Path
+    resume: Path | None
+    payload: dict | None
+
+
+def open_run(device: str, threads: int, directory: Path, kind: str, noun: str,
+             resume_from: Path | None = None, restart: bool = False) -> RunSetup:
+    """Device + threads, the run directory, and the checkpoint to resume (checked to be a ``kind`` one).
+
+    The newest checkpoint of the run unless ``restart``; ``resume_from`` wins
+    over both. A checkpoint of another kind is refused by name rather than
+    failing later on a missing key.
+    """
+    from ..errors import StatecastError
+    from ..paths import writable_dir
+    from . import checkpoint as ckpt
+    from .runtime import configure, resolve_device
+
+    dev = resolve_device(device)
+    configure(dev, threads)
+    d = writable_dir(directory, "checkpoint directory")
+    resume = resume_from or (None if restart else ckpt.latest_checkpoint(d))
+    payload = ckpt.load_checkpoint(resume) if resume else None
+    if payload is not None and payload.get("kind") != kind:
+        raise StatecastError(f"{resume} is not {noun} training checkpoint")
+    return RunSetup(dev, d, d / "log.jsonl", resume, payload)
 
 
 def lr_factor(step: int, warmup: int, max_steps: int, min_ratio: float) -> float:
