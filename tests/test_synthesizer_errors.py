@@ -110,16 +110,6 @@ def test_empty_voices_dir_says_how_to_get_voices(tmp_path, monkeypatch):
         Synthesizer.load()
 
 
-def test_repo_voices_dir_without_weights_is_a_clear_error(monkeypatch):
-    from tts.paths import REPO_ROOT
-
-    if (REPO_ROOT / "voices" / "voices.json").exists():
-        pytest.skip("real voices are installed")
-    monkeypatch.delenv("STATECAST_VOICES", raising=False)
-    with pytest.raises(StatecastError, match="no voices installed in .*voices"):
-        Synthesizer.load()
-
-
 def test_env_var_points_at_a_bundle(fixture_voices, monkeypatch):
     monkeypatch.setenv("STATECAST_VOICES", str(fixture_voices))
     assert Synthesizer.load(warm=False).default_voice == "af_heart"

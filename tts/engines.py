@@ -94,7 +94,8 @@ class StatecastEngine:
         return np.concatenate(list(self.stream(text)) or [np.zeros(0, np.float32)])
 
 
-FAMILIES = ("kokoro", "piper", "statecast")
+TEACHER_FAMILIES = ("kokoro", "piper")  # the peers a benchmark can put beside StateCast
+FAMILIES = TEACHER_FAMILIES + ("statecast",)
 
 
 def get_engine(spec: str) -> Engine:

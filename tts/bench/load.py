@@ -321,7 +321,7 @@ def run(args: argparse.Namespace, out: Path) -> dict:
     if args.find_max and not any(args.find_max_from <= n <= args.find_max_limit for n in FIND_MAX_LADDER):
         raise StatecastError(f"--find-max has no level between {args.find_max_from} and {args.find_max_limit}; "
                              f"it tries {', '.join(map(str, FIND_MAX_LADDER))}")
-    from ..engines import FAMILIES
+    from ..engines import TEACHER_FAMILIES as FAMILIES
 
     bad = [p for p in (args.peer or []) if p.split(":")[0] not in FAMILIES]
     if bad or len(set(args.peer or [])) != len(args.peer or []):
