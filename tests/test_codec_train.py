@@ -217,3 +217,13 @@ def test_resuming_from_a_foreign_checkpoint_names_it(corpus, tmp_path):
     torch.save({"kind": "statecast-acoustic-train", "step": 3}, bad)
     with pytest.raises(StatecastError, match="is not a codec training checkpoint"):
         CodecTrainer(_cfg(corpus, run="x"), resume_from=bad)
+
+
+def test_resume_keeps_the_discriminator_it_was_started_with(corpus):
+    from tts.train.codec import CodecTrainer
+
+    CodecTrainer(_cfg(corpus, run="g", max_steps=2, adv_weight=0.1, fm_weight=0.5, disc_channels=8)).train()
+    resumed = CodecTrainer(_cfg(corpus, run="g", max_steps=3))  # no GAN flags on the command line
+    assert resumed.step == 2 and resumed.disc is not None
+    assert (resumed.cfg.adv_weight, resumed.cfg.fm_weight, resumed.cfg.disc_channels) == (0.1, 0.5, 8)
+    assert "adv" in resumed.train()

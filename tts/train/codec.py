@@ -84,6 +84,23 @@ class CodecTrainConfig:
         return cls(**{k: v for k, v in d.items() if k in names})
 
 
+def inherit_run_settings(cfg: CodecTrainConfig, saved: dict) -> None:
+    """On resume, keep what the run was started with where a plain resume command would lose it.
+
+    A frozen encoder stays frozen (its tokens must stay valid), and a run with
+    a discriminator keeps it, at the saved width (a resume command without the
+    GAN flags would otherwise drop it, and another width cannot load its state).
+    """
+    if saved.get("freeze_encoder") and not cfg.freeze_encoder:
+        print("note: this run trains the decoder only (its tokens must stay valid); encoder stays frozen")
+        cfg.freeze_encoder = True
+    if saved.get("adv_weight", 0) > 0:
+        if cfg.adv_weight <= 0:
+            cfg.adv_weight, cfg.fm_weight = saved["adv_weight"], saved.get("fm_weight", cfg.fm_weight)
+            print(f"note: this run trains with its discriminator (adv {cfg.adv_weight}, fm {cfg.fm_weight})")
+        cfg.disc_channels = saved.get("disc_channels", 32)
+
+
 def run_dir(run: str) -> Path:
     return cache_root() / "train" / "codec" / run
 
@@ -119,9 +136,8 @@ class CodecTrainer:
             init = ckpt.load_checkpoint(Path(cfg.init_from))
             if init.get("kind") != KIND:
                 raise StatecastError(f"{cfg.init_from} is not a codec training checkpoint")
-        if payload and payload.get("train_config", {}).get("freeze_encoder") and not cfg.freeze_encoder:
-            print("note: this run trains the decoder only (its tokens must stay valid); encoder stays frozen")
-            cfg.freeze_encoder = True
+        if payload:
+            inherit_run_settings(cfg, payload.get("train_config", {}))
         if payload or init:
             self.codec_cfg = CodecConfig.from_dict((payload or init)["codec_config"])
             if cfg.model and any(getattr(self.codec_cfg, k, None) != v for k, v in cfg.model.items()):
