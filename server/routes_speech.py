@@ -121,11 +121,15 @@ def _open_encoder(fmt: str, rate: int) -> StreamingFileEncoder:
         raise ApiError(400, "unsupported_format", f"could not encode {fmt} at {rate} Hz: {exc}") from None
 
 
+def _job_error(ev: JobFailed) -> ApiError:
+    return ApiError(500 if ev.code == "internal_error" else 400, ev.code, ev.message)
+
+
 async def _first_event(job, events: asyncio.Queue):
     await job.opened  # StatecastError (bad voice mix, speed outside the voice's range) -> 400
     first = await events.get()
     if isinstance(first, JobFailed):
-        raise ApiError(500 if first.code == "internal_error" else 400, first.code, first.message)
+        raise _job_error(first)
     return first
 
 
@@ -158,10 +162,8 @@ async def speech(req: SpeechRequest, svc: Svc, request: Request):
             return _client_gone(job)
         raise
     if req.stream:
-        if encoder is None:
-            body = _pcm_body(first, events, job, synth.sample_rate, rate, fmt == "wav")
-        else:
-            body = _file_body(first, events, job, synth.sample_rate, rate, encoder)
+        sink = _PcmSink(rate, fmt == "wav") if encoder is None else _FileSink(encoder)
+        body = _stream_body(first, events, job, synth.sample_rate, rate, sink)
 
         def on_close():
             scheduler.cancel(job)
@@ -207,60 +209,68 @@ async def _collect(first, events: asyncio.Queue, job) -> np.ndarray:
         if isinstance(ev, JobDone):
             return np.concatenate(parts) if parts else np.zeros(0, np.float32)
         if isinstance(ev, JobFailed):
-            raise ApiError(500 if ev.code == "internal_error" else 400, ev.code, ev.message)
+            raise _job_error(ev)
         parts.append(ev.pcm)
         job.ack()
         ev = await events.get()
 
 
-async def _pcm_body(first, events: asyncio.Queue, job, in_rate: int, out_rate: int, wav: bool):
-    resampler = StreamingResampler(in_rate, out_rate)
-    if wav:
-        yield wav_header(out_rate)
-    ev = first
-    while True:
-        if isinstance(ev, JobDone):
-            tail = resampler.flush()
-            if tail.size:
-                yield encode_samples(tail, "pcm_s16le")
-            return
-        if isinstance(ev, JobFailed):  # headers are gone: all we can do is end the body early
-            log.warning("speech stream failed mid-way: %s (%s)", ev.message, ev.code)
-            return
-        out = resampler.process(ev.pcm)
-        job.ack()
-        if out.size:
-            yield encode_samples(out, "pcm_s16le")
-        ev = await events.get()
+class _PcmSink:
+    """s16le samples as they come (wav: behind a streaming header). Encoding is cheap: inline."""
+
+    def __init__(self, out_rate: int, wav: bool):
+        self.header = wav_header(out_rate) if wav else b""
+
+    async def write(self, pcm: np.ndarray) -> bytes:
+        return encode_samples(pcm, "pcm_s16le") if pcm.size else b""
+
+    async def finish(self, tail: np.ndarray) -> bytes:
+        return await self.write(tail)
+
+    def abort(self) -> None:
+        pass
 
 
-async def _file_body(first, events: asyncio.Queue, job, in_rate: int, out_rate: int,
-                     encoder: StreamingFileEncoder):
-    """Each chunk through the resampler and the encoder. Whatever the codec has completed
-    leaves at once, so the first bytes go out with the first chunk."""
+class _FileSink:
+    """flac / mp3 / opus through the incremental encoder, on a worker thread (up to ~5 ms a chunk).
+    Whatever the codec has completed leaves at once, so the first bytes go out with the first chunk."""
+
+    header = b""
+
+    def __init__(self, encoder: StreamingFileEncoder):
+        self.encoder = encoder
+
+    async def write(self, pcm: np.ndarray) -> bytes:
+        return await asyncio.to_thread(self.encoder.write, pcm) if pcm.size else b""
+
+    async def finish(self, tail: np.ndarray) -> bytes:
+        return await asyncio.to_thread(lambda: self.encoder.write(tail) + self.encoder.close())
+
+    def abort(self) -> None:
+        self.encoder.abort()  # a no-op after close
+
+
+async def _stream_body(first, events: asyncio.Queue, job, in_rate: int, out_rate: int, sink):
+    """Each chunk through the resampler and ``sink`` (_PcmSink / _FileSink), as the job makes it."""
     resampler = StreamingResampler(in_rate, out_rate)
     ev = first
     try:
+        if sink.header:
+            yield sink.header
         while True:
             if isinstance(ev, JobDone):
-                tail = resampler.flush()
-                data = await asyncio.to_thread(_finish, encoder, tail)
+                data = await sink.finish(resampler.flush())
                 if data:
                     yield data
                 return
-            if isinstance(ev, JobFailed):  # end early; the stream has no proper end either
+            if isinstance(ev, JobFailed):  # headers are gone: all we can do is end the body early
                 log.warning("speech stream failed mid-way: %s (%s)", ev.message, ev.code)
                 return
             out = resampler.process(ev.pcm)
             job.ack()
-            if out.size:
-                data = await asyncio.to_thread(encoder.write, out)
-                if data:
-                    yield data
+            data = await sink.write(out)
+            if data:
+                yield data
             ev = await events.get()
     finally:
-        encoder.abort()  # a no-op after close
-
-
-def _finish(encoder: StreamingFileEncoder, tail: np.ndarray) -> bytes:
-    return encoder.write(tail) + encoder.close()
+        sink.abort()
