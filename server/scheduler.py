@@ -472,9 +472,9 @@ class Scheduler:
             # Most urgent first: the listener with the least audio left to play
             # (new streams have none), so a tick that runs long under load
             # starves nobody's second chunk.
-            ready.sort(key=lambda j: (self._buffered_s(j, now), j.id))
-            batch = choose_batch([self._buffered_s(j, now) for j in ready], ready, self.cfg.urgent_s,
-                                 self.cfg.max_batch)
+            by_need = sorted(((self._buffered_s(j, now), j.id, j) for j in ready), key=lambda e: e[:2])
+            ready = [j for _, _, j in by_need]
+            batch = choose_batch([b for b, _, _ in by_need], ready, self.cfg.urgent_s, self.cfg.max_batch)
             if self.metrics is not None:
                 self.metrics.queue_depth.set(len(ready) - len(batch) + self._commands.qsize())
             if batch:

@@ -30,11 +30,11 @@ def _codec_checkpoint(run: str, seed: int):
 
 
 def _record_token_cache(codec, codec_id: str):
-    from tts.train.codec_tokens import ID_FILE, _codec_identity, token_dir
+    from tts.train.codec_tokens import ID_FILE, codec_identity, token_dir
 
     d = token_dir(codec_id)
     d.mkdir(parents=True)
-    (d / ID_FILE).write_text(json.dumps(_codec_identity(codec, "test")))
+    (d / ID_FILE).write_text(json.dumps(codec_identity(codec, "test")))
 
 
 def _parse(*argv):

@@ -70,14 +70,13 @@ class StatecastEngine:
 
     def __init__(self, voice: str, voices_dir: str | None = None, temperature: float = 0.0):
         from .synth import Synthesizer
+        from .voices import parse_mix
         from .voices import voices_dir as resolve
 
         key = str(resolve(voices_dir))
         if key not in self._shared:
             self._shared[key] = Synthesizer.load(key)
         self.synth = self._shared[key]
-        from .voices import parse_mix
-
         name = voice or self.synth.default_voice
         self.voice = parse_mix(name) if "=" in name else name
         self.temperature = temperature

@@ -60,11 +60,16 @@ def chosen_checkpoint(args, run_dir):
 
     run_dir: the target's `run_dir(run) -> Path`.
     """
+    return checkpoint_of(run_dir, args.run, args.checkpoint)
+
+
+def checkpoint_of(run_dir, run: str, given: str | None = None):
+    """``given`` if set, else the newest checkpoint of ``run``; a clear error when there is none."""
     from pathlib import Path
 
     from .checkpoint import latest_checkpoint
 
-    path = Path(args.checkpoint) if args.checkpoint else latest_checkpoint(run_dir(args.run))
+    path = Path(given) if given else latest_checkpoint(run_dir(run))
     if path is None:
-        raise StatecastError(f"run '{args.run}' has no checkpoint yet ({run_dir(args.run)})")
+        raise StatecastError(f"run '{run}' has no checkpoint yet ({run_dir(run)})")
     return path

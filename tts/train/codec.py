@@ -131,11 +131,7 @@ class CodecTrainer:
         self.device, self.dir, self.log_path = run.device, run.dir, run.log_path
         resume, payload = run.resume, run.payload
 
-        init = None
-        if payload is None and cfg.init_from:
-            init = ckpt.load_checkpoint(Path(cfg.init_from))
-            if init.get("kind") != KIND:
-                raise StatecastError(f"{cfg.init_from} is not a codec training checkpoint")
+        init = _load_payload(Path(cfg.init_from)) if payload is None and cfg.init_from else None
         if payload:
             inherit_run_settings(cfg, payload.get("train_config", {}))
         if payload or init:
@@ -302,10 +298,16 @@ class CodecTrainer:
                       total_audio_s_per_compute_s=round(s["audio_seconds"] / max(s["compute_seconds"], 1e-9), 3))
 
 
-def _load_train_checkpoint(checkpoint_path: Path) -> tuple[Codec, dict]:
+def _load_payload(checkpoint_path: Path) -> dict:
+    """A codec training checkpoint's payload; a clear error for any other file."""
     p = ckpt.load_checkpoint(checkpoint_path)
     if p.get("kind") != KIND:
         raise StatecastError(f"{checkpoint_path} is not a codec training checkpoint")
+    return p
+
+
+def _load_train_checkpoint(checkpoint_path: Path) -> tuple[Codec, dict]:
+    p = _load_payload(checkpoint_path)
     codec = Codec(CodecConfig.from_dict(p["codec_config"]))
     codec.load_state_dict(p["model"])
     return codec.eval(), p

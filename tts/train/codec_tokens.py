@@ -46,10 +46,23 @@ def encoder_identity(codec: Codec) -> str:
                 | {f"quantizer.{k}": v for k, v in codec.quantizer.state_dict().items()})
 
 
-def _codec_identity(codec: Codec, source: str) -> dict:
+def codec_identity(codec: Codec, source: str) -> dict:
     # Hashes of the weights, not just the config: two trainings of one config are different codecs.
     return {"config": codec.cfg.to_dict(), "tokens": codec.cfg.describe(), "weights_sha256": _sha(codec.state_dict()),
             "encoder_sha256": encoder_identity(codec), "source": source}
+
+
+def same_tokenizer(recorded: dict, ident: dict) -> bool:
+    """Do two codec identities (codec_identity) make the same tokens?
+
+    Same config, and the same encoder + quantizer weights; a record written
+    before encoder hashes were kept is matched on all the weights instead.
+    """
+    if recorded.get("config") != ident["config"]:
+        return False
+    if recorded.get("encoder_sha256"):
+        return recorded["encoder_sha256"] == ident["encoder_sha256"]
+    return recorded.get("weights_sha256") == ident["weights_sha256"]
 
 
 def tokenize_corpus(codec: Codec, out_dir: Path, manifest: Path | str | None = None, source: str = "",
@@ -58,13 +71,11 @@ def tokenize_corpus(codec: Codec, out_dir: Path, manifest: Path | str | None = N
     import soundfile as sf
 
     out_dir = writable_dir(out_dir, "token cache")
-    ident = _codec_identity(codec, source)
+    ident = codec_identity(codec, source)
     id_path = out_dir / ID_FILE
     if id_path.exists():
         old = json.loads(id_path.read_text())
-        same = (old.get("encoder_sha256") == ident["encoder_sha256"] if old.get("encoder_sha256")
-                else old.get("weights_sha256") == ident["weights_sha256"])
-        if old.get("config") != ident["config"] or not same:
+        if not same_tokenizer(old, ident):
             raise StatecastError(f"{out_dir} holds tokens of another codec ({old.get('source')}); "
                                  "use another --codec-id or delete that directory")
     else:

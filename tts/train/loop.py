@@ -28,9 +28,12 @@ class RunSetup:
 
     device: "torch.device"
     dir: Path
-    log_path: Path
     resume: Path | None
     payload: dict | None
+
+    @property
+    def log_path(self) -> Path:
+        return self.dir / "log.jsonl"
 
 
 def open_run(device: str, threads: int, directory: Path, kind: str, noun: str,
@@ -53,7 +56,7 @@ def open_run(device: str, threads: int, directory: Path, kind: str, noun: str,
     payload = ckpt.load_checkpoint(resume) if resume else None
     if payload is not None and payload.get("kind") != kind:
         raise StatecastError(f"{resume} is not {noun} training checkpoint")
-    return RunSetup(dev, d, d / "log.jsonl", resume, payload)
+    return RunSetup(dev, d, resume, payload)
 
 
 def lr_factor(step: int, warmup: int, max_steps: int, min_ratio: float) -> float:

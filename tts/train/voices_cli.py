@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 
 from ..errors import StatecastError
+from .cli_args import checkpoint_of
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -30,27 +31,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="pack even when the token cache that proves codec and model match is absent")
 
 
-def _newest(run_dir, run: str, given: str | None):
-    from pathlib import Path
-
-    from .checkpoint import latest_checkpoint
-
-    if given:
-        path = Path(given)
-        if not path.is_file():
-            raise StatecastError(f"no checkpoint file {path}")
-        return path
-    path = latest_checkpoint(run_dir(run))
-    if path is None:
-        raise StatecastError(f"run {run!r} has no checkpoint in {run_dir(run)}")
-    return path
-
-
 def check_tokens_match(codec, codec_id: str, skip: bool) -> str:
     """The codec must tokenise as the one that made <cache>/tokens/<codec_id>. -> a one-line verdict."""
     import json
 
-    from .codec_tokens import ID_FILE, encoder_identity, token_dir
+    from .codec_tokens import ID_FILE, codec_identity, same_tokenizer, token_dir
 
     id_path = token_dir(codec_id) / ID_FILE
     if not id_path.is_file():
@@ -59,7 +44,8 @@ def check_tokens_match(codec, codec_id: str, skip: bool) -> str:
         raise StatecastError(f"cannot check that this codec matches the acoustic model: no {id_path} "
                              "(pass --skip-token-check to pack anyway)")
     made = json.loads(id_path.read_text())
-    if made.get("config") != codec.cfg.to_dict() or made.get("encoder_sha256") != encoder_identity(codec):
+    # Only a record with an encoder hash can vouch for a fine-tuned decoder's codec.
+    if not (made.get("encoder_sha256") and same_tokenizer(made, codec_identity(codec, ""))):
         raise StatecastError(f"the codec does not make the tokens the acoustic model was trained on "
                              f"(token cache {codec_id!r} came from {made.get('source')})")
     return f"codec tokenises as token cache {codec_id!r} ({made.get('source')})"
@@ -80,8 +66,8 @@ def run(args) -> int:
     from .codec import export_checkpoint as export_codec
     from .codec import run_dir as codec_dir
 
-    a_path = _newest(acoustic_dir, args.acoustic_run, args.acoustic_checkpoint)
-    c_path = _newest(codec_dir, args.codec_run, args.codec_checkpoint)
+    a_path = checkpoint_of(acoustic_dir, args.acoustic_run, args.acoustic_checkpoint)
+    c_path = checkpoint_of(codec_dir, args.codec_run, args.codec_checkpoint)
     a_cfg = AcousticConfig.from_dict(ckpt.load_checkpoint(a_path)["model_config"])
     print(check_tokens_match(codec_from_checkpoint(c_path), a_cfg.codec_id, args.skip_token_check))
 
