@@ -137,3 +137,60 @@ def test_config_round_trip_and_unknown_keys():
         AcousticConfig.from_dict({"bogus": 1})
     with pytest.raises(StatecastError, match="head_dim"):
         AcousticConfig(d_model=100, head_dim=64)
+
+
+def test_latent_matches_codec_dequantise_and_mean_latent_blends_neighbours():
+    layout = TokenLayout((8, 5, 5, 5), 2)
+    fsq = GroupedFSQ((8, 5, 5, 5), 2)
+    tokens = torch.stack([torch.arange(1000), torch.arange(999, -1, -1)], dim=-1)  # (T, K)
+    digits = layout.tokens_to_digits(tokens)
+    assert torch.allclose(layout.latent(digits), fsq.dequantize(tokens.T[None])[0])
+    # A certain distribution's mean is its digit; padded (masked) levels weigh nothing.
+    raw = torch.full((1000, 2, 4, 8), -30.0)
+    raw.scatter_(-1, digits.unsqueeze(-1), 30.0)
+    logits = raw + layout.logit_mask
+    assert torch.allclose(layout.mean_latent(logits), layout.latent(digits), atol=1e-6)
+    # Torn evenly between levels 1 and 2 of a 5-level dim: halfway between their latents.
+    two = torch.full((2, 4, 8), -30.0)
+    two[..., 1] = two[..., 2] = 0.0
+    lat = layout.mean_latent(two + layout.logit_mask).view(2, 4)
+    assert torch.allclose(lat[:, 1:], torch.full((2, 3), (-0.5 + 0.0) / 2))
+    assert torch.allclose(lat[:, 0], torch.full((2,), (-0.75 - 0.5) / 2))
+    # Uniform logits: the mean sits at the centre of the levels (only valid levels count).
+    lat = layout.mean_latent(torch.zeros(2, 4, 8) + layout.logit_mask).view(2, 4)
+    assert torch.allclose(lat[:, 1:], torch.zeros(2, 3), atol=1e-6)
+    assert torch.allclose(lat[:, 0], torch.full((2,), -0.125))
+
+
+def test_jitter_moves_the_asked_share_by_one_level_inside_the_range():
+    layout = TokenLayout((8, 5, 5, 5), 2)
+    g = torch.Generator().manual_seed(0)
+    digits = torch.stack([torch.randint(0, n, (4000, 2), generator=g) for n in (8, 5, 5, 5)], dim=-1)
+    assert torch.equal(layout.jitter(digits, 0.0), digits)
+    moved = layout.jitter(digits, 0.2, torch.Generator().manual_seed(1))
+    changed = moved != digits
+    assert 0.18 < changed.float().mean() < 0.22
+    assert (moved - digits).abs().max() == 1
+    assert (moved >= 0).all() and (moved < layout.levels).all()
+    # Edge digits can only move inwards, and they do move.
+    assert (moved[changed & (digits == 0)] == 1).all() and (changed & (digits == 0)).any()
+    top = changed[..., 0] & (digits[..., 0] == 7)
+    assert (moved[..., 0][top] == 6).all() and top.any()
+
+
+def test_jitter_touches_inputs_not_targets():
+    torch.manual_seed(0)
+    model = AcousticModel(tiny_config())
+    tokens = torch.randint(0, 1000, (2, 2, 30))
+    clean = model.prev_rows(tokens)
+    torch.manual_seed(1)
+    noisy = model.prev_rows(tokens, jitter=0.5)
+    assert torch.equal(noisy[:, 0], clean[:, 0])  # BOS is never jittered
+    assert 0.3 < (noisy != clean).float().mean() < 0.6
+    batch = {"ids": torch.randint(1, 20, (2, 6)), "id_mask": torch.ones(2, 6, dtype=torch.bool),
+             "frames": torch.full((2, 6), 5), "voice": torch.tensor([0, 1]), "tokens": tokens,
+             "token_mask": torch.ones(2, 30, dtype=torch.bool)}
+    model.eval()
+    a, b = model.losses(batch), model.losses(batch)
+    assert torch.equal(a["tokens"], b["tokens"])  # no jitter: deterministic
+    assert not torch.equal(model.losses(batch, jitter=0.5)["tokens"], a["tokens"])

@@ -108,6 +108,39 @@ def test_recipe_trains_resumes_and_exports(tmp_path, monkeypatch):
         assert torch.equal(v, a["model"][k].float()), k
 
 
+def test_init_from_starts_a_fresh_run_from_weights_and_resume_keeps_jitter(tmp_path, monkeypatch):
+    monkeypatch.setenv("STATECAST_CACHE", str(tmp_path / "cache"))
+    from tts.model.training import AcousticTrainConfig, AcousticTrainer, run_dir
+    from tts.train import checkpoint as ckpt
+
+    acoustic, args = train_args(tmp_path, "--run", "base", "--max-steps", "6")
+    acoustic.run(args)
+    base = final_params("base")
+    src = ckpt.latest_checkpoint(run_dir("base"))
+    # --model is ignored: the checkpoint's config wins; the optimiser and schedule start over.
+    _, args = train_args(tmp_path, "--run", "tuned", "--max-steps", "4", "--init-from", str(src),
+                         "--jitter", "0.2", "--stop-at", "2")
+    acoustic.run(args)
+    tuned = final_params("tuned")
+    assert tuned["step"] == 2 and tuned["train_config"]["jitter"] == 0.2
+    assert tuned["model_config"] == base["model_config"]
+    # Two small steps from the base weights: close to them, not equal, far closer than a fresh model.
+    fresh = AcousticTrainer(AcousticTrainConfig(run="fresh", manifest=str(tmp_path / "synth/manifest.jsonl"),
+                                                tokens_dir=str(tmp_path / "synth/tokens"),
+                                                model=dict(base["model_config"])))
+    k = "head.weight"
+    near = (tuned["model"][k] - base["model"][k]).abs().max()
+    far = (fresh.model.state_dict()[k] - base["model"][k]).abs().max()
+    assert 0 < near < far / 3
+    # Resuming without --jitter keeps the run's noise.
+    _, args = train_args(tmp_path, "--run", "tuned", "--max-steps", "4")
+    acoustic.run(args)
+    assert final_params("tuned")["train_config"]["jitter"] == 0.2
+    with pytest.raises(StatecastError, match="--jitter must be in"):
+        _, args = train_args(tmp_path, "--run", "x", "--jitter", "0.9")
+        acoustic.run(args)
+
+
 def test_recipe_errors_are_clear(tmp_path, monkeypatch):
     monkeypatch.setenv("STATECAST_CACHE", str(tmp_path / "cache"))
     acoustic, args = train_args(tmp_path, "--export", str(tmp_path / "out"), "--run", "never")

@@ -224,3 +224,22 @@ def test_stream_tokens_use_the_lean_step_equal_to_reference(synth):
         lean.append(tok[0])
     assert torch.equal(torch.stack(lean, 1), tokens)
     s.cancel()
+
+
+def test_codec_input_tokens_decodes_the_argmax_and_mean_is_the_default(synth):
+    from tts import Synthesizer
+
+    hard = Synthesizer(synth.bundle, codec_input="tokens")
+    assert synth.codec_input == "mean"
+    ref_mean, tokens, _ = synthesize_ref(synth, TEXT)
+    ref_hard, tokens_hard, _ = synthesize_ref(hard, TEXT)
+    assert torch.equal(tokens, tokens_hard)  # the decoder's own path is the same: only the codec input differs
+    pcm_hard, _ = hard.synthesize(TEXT)
+    np.testing.assert_allclose(pcm_hard, ref_hard, atol=ATOL)
+    # The tokens path is exactly the codec decoding those tokens.
+    with torch.no_grad():
+        wave, cstate = synth.codec.decoder(synth.codec.quantizer.dequantize(tokens[None]))
+    np.testing.assert_allclose(ref_hard, torch.cat([wave[0], cstate.tail[0]]).clamp(-1, 1).numpy(), atol=ATOL)
+    assert np.abs(ref_mean - ref_hard).max() > 1e-3  # random weights are unsure: the mean is not the argmax
+    with pytest.raises(StatecastError, match="codec_input must be one of"):
+        Synthesizer(synth.bundle, codec_input="soft")

@@ -60,6 +60,11 @@ class AcousticTrainConfig:
     stop_at: int | None = None  # stop (and checkpoint) at this step; the schedule still runs to max_steps
     progress: bool = True
     scan_impl: str = "auto"
+    # Share of previous-frame input digits moved one level in training (exposure-bias noise;
+    # held-out losses are always measured without it).
+    jitter: float = 0.0
+    # A fresh run starts from this acoustic checkpoint's weights (new optimiser and schedule).
+    init_from: str | None = None
     model: dict = field(default_factory=dict)  # AcousticConfig overrides for a fresh run
 
 
@@ -78,11 +83,16 @@ class AcousticTrainer:
         self.device, self.dir, self.log_path = run.device, run.dir, run.log_path
         resume, payload = run.resume, run.payload
 
-        if payload:
-            self.model_cfg = AcousticConfig.from_dict(payload["model_config"])
+        if payload and cfg.jitter == 0.0 and payload.get("train_config", {}).get("jitter"):
+            cfg.jitter = float(payload["train_config"]["jitter"])  # a resume keeps the run's noise
+            print(f"note: resuming with the run's --jitter {cfg.jitter}")
+        init = _load_payload(Path(cfg.init_from)) if payload is None and cfg.init_from else None
+        if payload or init:
+            self.model_cfg = AcousticConfig.from_dict((payload or init)["model_config"])
             if cfg.model:
-                print(f"note: resuming {resume.name}; model overrides {cfg.model} ignored "
-                      "(the checkpoint's config wins; use --restart for a new model)")
+                source = resume.name if payload else f"weights of {cfg.init_from}"
+                print(f"note: starting from {source}; model overrides {cfg.model} ignored "
+                      "(the checkpoint's config wins; use --restart without --init-from for a new model)")
         else:
             overrides = dict(cfg.model)
             if "voices" not in overrides:  # the teacher speakers, plus any new ones the corpus has
@@ -91,6 +101,9 @@ class AcousticTrainer:
             self.model_cfg = AcousticConfig.from_dict({"codec_id": cfg.codec_id, **overrides})
         torch.manual_seed(cfg.seed)
         self.model = AcousticModel(self.model_cfg).to(self.device)
+        if init:
+            self.model.load_state_dict(init["model"])
+            print(f"initialised from {cfg.init_from} (step {init['step']})")
         decay, no_decay = [], []
         for name, p in self.model.named_parameters():  # no decay on norms, biases, SSM scalars
             (no_decay if p.dim() < 2 or name.endswith(("A_log", "dt_bias", ".D")) else decay).append(p)
@@ -128,7 +141,7 @@ class AcousticTrainer:
             g["lr"] = cfg.lr * lr_factor(self.step, cfg.warmup, cfg.max_steps, cfg.lr_min_ratio)
         self.model.train()
         with autocast(self.device):
-            parts = self.model.losses(_to(batch, self.device), impl=cfg.scan_impl)
+            parts = self.model.losses(_to(batch, self.device), impl=cfg.scan_impl, jitter=cfg.jitter)
         loss = parts["tokens"] + cfg.dur_weight * parts["duration"]
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -194,11 +207,17 @@ class AcousticTrainer:
         return finish(self, last, train_frames_per_s=round(s["frames"] / max(s["compute_seconds"], 1e-9), 1))
 
 
-def export_checkpoint(checkpoint_path: Path, out_dir: Path, dtype: torch.dtype = torch.float32) -> Path:
-    """Write the model of a training checkpoint as safetensors + config.json."""
+def _load_payload(checkpoint_path: Path) -> dict:
+    """An acoustic training checkpoint's payload; a clear error for any other file."""
     p = ckpt.load_checkpoint(checkpoint_path)
     if p.get("kind") != KIND:
         raise StatecastError(f"{checkpoint_path} is not an acoustic training checkpoint")
+    return p
+
+
+def export_checkpoint(checkpoint_path: Path, out_dir: Path, dtype: torch.dtype = torch.float32) -> Path:
+    """Write the model of a training checkpoint as safetensors + config.json."""
+    p = _load_payload(checkpoint_path)
     model = AcousticModel(AcousticConfig.from_dict(p["model_config"]))
     model.load_state_dict(p["model"])
     tc = p.get("train_config", {})

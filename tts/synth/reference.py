@@ -3,7 +3,7 @@
 Same text segmentation and phrase planning as a stream, then the plainest
 possible decode: ``AcousticModel.step`` (the reference step, not the lean
 one) frame by frame at batch 1, and one offline codec decode over all the
-tokens, tail included. Streams, batches and text pieces must reproduce it:
+frames' latents (``Synthesizer.codec_input``), tail included. Streams, batches and text pieces must reproduce it:
 tokens exactly, samples to float rounding (tests/test_synthesizer.py).
 """
 
@@ -38,11 +38,16 @@ def synthesize_ref(synth, text: str, voice=None, speed: float = 1.0) -> tuple[np
         conds.append(plan.cond)
         t0 += plan.n_frames
     cond = torch.cat(conds)
-    state, tokens = model.init_state(1), []
+    state, tokens, latents = model.init_state(1), [], []
     for t in range(cond.shape[0]):
-        tok, _, state = model.step(state, cond[t:t + 1])
+        tok, logits, state = model.step(state, cond[t:t + 1])
         tokens.append(tok[0])
+        latents.append(model.layout.mean_latent(logits[0]))
     tokens = torch.stack(tokens, dim=1)  # (K, T)
-    wave, cstate = codec.decoder(codec.quantizer.dequantize(tokens[None]))
+    if synth.codec_input == "mean":
+        latent = torch.stack(latents)[None]  # (1, T, K*G)
+    else:
+        latent = codec.quantizer.dequantize(tokens[None])
+    wave, cstate = codec.decoder(latent)
     pcm = torch.cat([wave[0], cstate.tail[0]]).clamp(-1.0, 1.0)
     return pcm.float().cpu().numpy(), tokens, words

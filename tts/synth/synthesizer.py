@@ -12,7 +12,9 @@
     synth.step_streams([s1, s2, s3], [8, 8, 2])         # the server's tick: one batched step sequence
 
 Per frame: acoustic decoder step (native C or ``LeanStepper``, batched over streams) ->
-K tokens -> streaming codec decoder (batched over streams asking for the
+K tokens (fed back to the decoder) and the codec latent (by default the
+expected latent under the step's digit distributions, ``TokenLayout.mean_latent``;
+``codec_input="tokens"`` decodes the argmax tokens instead) -> streaming codec decoder (batched over streams asking for the
 same number of frames) -> 600 samples. A stream's final chunk also carries
 the codec's overlap-add tail (the last 3 hops of its windows), so the audio
 ends with the full window of its last frame, after every word's end.
@@ -47,8 +49,13 @@ from .stream import SynthesisStream
 class Synthesizer:
     """Loaded voices + models; opens streams and steps them (thread-safe, compute under one lock)."""
 
+    CODEC_INPUTS = ("mean", "tokens")
+
     def __init__(self, bundle: VoiceBundle, clause_min_chars: int = CLAUSE_MIN_CHARS, compile: bool = False,
-                 native: bool = True):
+                 native: bool = True, codec_input: str = "mean"):
+        if codec_input not in self.CODEC_INPUTS:
+            raise StatecastError(f"codec_input must be one of {', '.join(self.CODEC_INPUTS)}, got {codec_input!r}")
+        self.codec_input = codec_input
         self.bundle = bundle
         self.model = bundle.acoustic
         self.codec = bundle.codec
@@ -67,7 +74,8 @@ class Synthesizer:
 
     @classmethod
     def load(cls, voices_dir: str | Path | None = None, threads: int = 1, device: str = "cpu",
-             warm: bool = True, compile: bool = False, native: bool = True) -> "Synthesizer":
+             warm: bool = True, compile: bool = False, native: bool = True,
+             codec_input: str = "mean") -> "Synthesizer":
         """Load a voice bundle (``tts.voices``): ``voices_dir``, else $STATECAST_VOICES, else <repo>/voices.
 
         ``threads`` sets torch's intra-op threads for this process (one per
@@ -77,6 +85,8 @@ class Synthesizer:
         more at load, about 25% less per frame: benchmarks/bench_acoustic_step.py).
         ``native`` (default) uses the C decoder step (``tts.model.native_step``);
         ``STATECAST_NATIVE=0`` or ``native=False`` keeps the torch step.
+        ``codec_input``: "mean" (default) decodes the expected latent of each
+        greedy frame, "tokens" the argmax tokens (see ``TokenLayout.mean_latent``).
         """
         if not isinstance(threads, int) or threads < 1:
             raise StatecastError(f"threads must be a positive integer, got {threads!r}")
@@ -87,7 +97,8 @@ class Synthesizer:
         if device.startswith("cuda") and not torch.cuda.is_available():
             raise StatecastError(f"device {device!r} asked for, but torch sees no CUDA device")
         torch.set_num_threads(threads)
-        synth = cls(load_bundle(voices_dir, device=device), compile=compile, native=native)
+        synth = cls(load_bundle(voices_dir, device=device), compile=compile, native=native,
+                    codec_input=codec_input)
         if warm:
             synth._warm()
         return synth
@@ -197,12 +208,12 @@ class Synthesizer:
                     raise ValueError(f"frame counts must be ints >= 0, got {n!r}")
                 counts.append(0 if s.done else min(n, s.frames_ready))
             busy = [i for i, n in enumerate(counts) if n > 0]
-            tokens = self._acoustic(streams, counts, busy)
-            pcm = self._codec(streams, counts, busy, tokens)
+            latents = self._acoustic(streams, counts, busy)
+            pcm = self._codec(streams, counts, busy, latents)
             return [self._chunk(s, pcm.get(i)) for i, s in enumerate(streams)]
 
     def _acoustic(self, streams, counts, busy) -> dict[int, torch.Tensor]:
-        """Decoder steps for streams ``busy``: {i: tokens (counts[i], K)}; their states advance."""
+        """Decoder steps for streams ``busy``: {i: codec latent (counts[i], K*G)}; their states advance."""
         if not busy:
             return {}
         order = sorted(busy, key=lambda i: -counts[i])  # the batch shrinks from the end
@@ -213,22 +224,23 @@ class Synthesizer:
             cond[row, :counts[i]] = streams[i]._queue.take(counts[i])
         # One stream steps its own state in place; a batch steps a stacked copy.
         state = streams[order[0]]._dec if len(order) == 1 else DecoderState.cat([streams[i]._dec for i in order])
-        out = torch.empty(len(order), n_max, self.model.cfg.n_codebooks, dtype=torch.long, device=cond.device)
-        live = len(order)
         layout = self.model.layout
+        out = torch.empty(len(order), n_max, layout.n_codebooks * layout.n_dims, device=cond.device)
+        live = len(order)
+        mean = self.codec_input == "mean"
         for t in range(n_max):
             while counts[order[live - 1]] <= t:  # streams whose share is done leave the batch
                 live -= 1
                 streams[order[live]]._dec = state.gather([live])
                 state = state.gather(list(range(live)))
             tok, logits, state = self._stepper.step(state, cond[:live, t])
+            out[:live, t] = layout.mean_latent(logits) if mean else layout.latent(layout.tokens_to_digits(tok))
             for row in range(live):
                 s = streams[order[row]]
                 if s.temperature > 0:  # sampled streams re-pick their own row with their own generator
                     digits = layout.pick(logits[row:row + 1], s.temperature, s._generator)
-                    tok[row] = layout.digits_to_tokens(digits)[0]
                     state.prev[row] = layout.embed_index(digits)[0]
-            out[:live, t] = tok
+                    out[row, t] = layout.latent(digits)[0]  # a sampled frame sounds as sampled
         if len(order) == 1:
             streams[order[0]]._dec = state
         else:
@@ -236,16 +248,15 @@ class Synthesizer:
                 streams[order[row]]._dec = state.gather([row])
         return {i: out[row, :counts[i]] for row, i in enumerate(order)}
 
-    def _codec(self, streams, counts, busy, tokens) -> dict[int, torch.Tensor]:
-        """Codec decode for streams ``busy``, batched by frame count: {i: pcm (counts[i] * H,)}."""
+    def _codec(self, streams, counts, busy, latents) -> dict[int, torch.Tensor]:
+        """Codec decode of ``latents`` for streams ``busy``, batched by frame count: {i: pcm (counts[i] * H,)}."""
         groups: dict[int, list[int]] = {}
         for i in busy:
             groups.setdefault(counts[i], []).append(i)
         pcm = {}
         for n, members in groups.items():
             state = type(streams[members[0]]._codec).cat([streams[i]._codec for i in members])
-            tok = torch.stack([tokens[i] for i in members]).transpose(1, 2)  # (b, K, n)
-            wave, state = self.codec.decoder(self.codec.quantizer.dequantize(tok), state)
+            wave, state = self.codec.decoder(torch.stack([latents[i] for i in members]), state)  # (b, n, K*G)
             for row, i in enumerate(members):
                 streams[i]._codec = state.select([row])
                 pcm[i] = wave[row]
