@@ -111,3 +111,32 @@ def test_pack_errors_name_the_missing_run(runs):
                        "--out", str(runs / "v"))
     with pytest.raises(StatecastError, match="default voice 'zz'"):
         cli.run(args)
+
+
+def test_keep_codec_swaps_the_acoustic_model_only_for_the_same_token_cache(runs):
+    cli, args = _parse("voices", "--acoustic-run", "a", "--codec-run", "good", "--out", str(runs / "v"))
+    assert cli.run(args) == 0
+    codec_bytes = (runs / "v/codec/model.safetensors").read_bytes()
+    # A second acoustic run on the same tokens replaces the acoustic model; the codec file is untouched.
+    model = [a for k, v in TINY.items() for a in ("--model", f"{k}={v}")]
+    cli, args = _parse("acoustic", "--run", "b", "--synthetic", str(runs / "synth2"), "--synthetic-clips", "8",
+                       "--max-frames", "400", "--max-steps", "1", "--no-progress", "--codec-id", "tc",
+                       "--seed", "3", *model)
+    assert cli.run(args) == 0
+    before = (runs / "v/acoustic/model.safetensors").read_bytes()
+    cli, args = _parse("voices", "--acoustic-run", "b", "--keep-codec", "--out", str(runs / "v"))
+    assert cli.run(args) == 0
+    assert (runs / "v/codec/model.safetensors").read_bytes() == codec_bytes
+    assert (runs / "v/acoustic/model.safetensors").read_bytes() != before
+    assert json.loads((runs / "v/acoustic/config.json").read_text())["meta"]["run"] == "b"
+    # An acoustic model of another token cache is refused, and nothing is written.
+    cli, args = _parse("acoustic", "--run", "c", "--synthetic", str(runs / "synth3"), "--synthetic-clips", "8",
+                       "--max-frames", "400", "--max-steps", "1", "--no-progress", "--codec-id", "elsewhere", *model)
+    assert cli.run(args) == 0
+    cli, args = _parse("voices", "--acoustic-run", "c", "--keep-codec", "--out", str(runs / "v"))
+    with pytest.raises(StatecastError, match="trained on token cache 'elsewhere'"):
+        cli.run(args)
+    assert json.loads((runs / "v/acoustic/config.json").read_text())["meta"]["run"] == "b"
+    cli, args = _parse("voices", "--acoustic-run", "b", "--keep-codec", "--out", str(runs / "empty"))
+    with pytest.raises(StatecastError, match="--keep-codec needs a packed bundle"):
+        cli.run(args)

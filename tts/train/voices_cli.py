@@ -1,6 +1,7 @@
 """`statecast train voices`: pack trained checkpoints into the shipped voice bundle.
 
     statecast train voices --acoustic-run main --codec-run dec --out voices
+    statecast train voices --acoustic-run jit --keep-codec --out voices   # new acoustic model only
 
 Exports the acoustic model and the codec (newest checkpoint of each run, or
 the files given), writes voices.json from tts.catalogue for every shipped
@@ -24,6 +25,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--acoustic-checkpoint", help="this acoustic checkpoint file instead")
     p.add_argument("--codec-run", default="main", help="codec training run (newest checkpoint)")
     p.add_argument("--codec-checkpoint", help="this codec checkpoint file instead")
+    p.add_argument("--keep-codec", action="store_true",
+                   help="keep the codec already packed in --out; the new acoustic model must have been "
+                        "trained on the same token cache as the one packed with it")
     p.add_argument("--out", default="voices", help="bundle directory (default: voices)")
     p.add_argument("--default", dest="default_voice", help="default voice (default: tts.catalogue's)")
     p.add_argument("--fp32", action="store_true", help="store float32 weights (default float16: half the size)")
@@ -51,6 +55,23 @@ def check_tokens_match(codec, codec_id: str, skip: bool) -> str:
     return f"codec tokenises as token cache {codec_id!r} ({made.get('source')})"
 
 
+def check_kept_codec(out, codec_id: str) -> str:
+    """--keep-codec: the bundle's codec was checked against the token cache of the acoustic model
+    packed with it, so a new acoustic model trained on that same cache may join it. -> a verdict."""
+    import json
+
+    from ..voices import ACOUSTIC_DIR, CODEC_DIR
+
+    cfg_path = out / ACOUSTIC_DIR / "config.json"
+    if not (out / CODEC_DIR / "config.json").is_file() or not cfg_path.is_file():
+        raise StatecastError(f"--keep-codec needs a packed bundle in {out} (codec and acoustic model)")
+    packed = json.loads(cfg_path.read_text()).get("meta", {}).get("codec_id")
+    if packed != codec_id:
+        raise StatecastError(f"the acoustic model was trained on token cache {codec_id!r}, but the codec in "
+                             f"{out} was packed for {packed!r}")
+    return f"keeping the codec in {out}: packed for token cache {codec_id!r}, as this acoustic model was"
+
+
 def run(args) -> int:
     from pathlib import Path
 
@@ -66,10 +87,15 @@ def run(args) -> int:
     from .codec import export_checkpoint as export_codec
     from .codec import run_dir as codec_dir
 
+    out = Path(args.out)
     a_path = checkpoint_of(acoustic_dir, args.acoustic_run, args.acoustic_checkpoint)
-    c_path = checkpoint_of(codec_dir, args.codec_run, args.codec_checkpoint)
     a_cfg = AcousticConfig.from_dict(ckpt.load_checkpoint(a_path)["model_config"])
-    print(check_tokens_match(codec_from_checkpoint(c_path), a_cfg.codec_id, args.skip_token_check))
+    if args.keep_codec:
+        c_path = None
+        print(check_kept_codec(out, a_cfg.codec_id))
+    else:
+        c_path = checkpoint_of(codec_dir, args.codec_run, args.codec_checkpoint)
+        print(check_tokens_match(codec_from_checkpoint(c_path), a_cfg.codec_id, args.skip_token_check))
 
     voices = [v for v in SHIPPED_VOICES if v.speaker in a_cfg.voices]
     if not voices:
@@ -78,13 +104,14 @@ def run(args) -> int:
     if default not in {v.name for v in voices}:
         raise StatecastError(f"default voice {default!r} is not among {', '.join(v.name for v in voices)}")
 
-    out = Path(args.out)
     dtype = torch.float32 if args.fp32 else torch.float16
     export_acoustic(a_path, out / ACOUSTIC_DIR, dtype)
-    export_codec(c_path, out / CODEC_DIR, dtype)
+    if c_path is not None:
+        export_codec(c_path, out / CODEC_DIR, dtype)
     write_catalogue(out, voices, default)
     bundle = load_bundle(out)  # the server's own loader: fails here, not in production
     size = sum(f.stat().st_size for f in out.rglob("*") if f.is_file())
-    print(f"packed {a_path.name} ({args.acoustic_run}) + {c_path.name} ({args.codec_run}) -> {out}: "
+    codec_from = "the codec already there" if c_path is None else f"{c_path.name} ({args.codec_run})"
+    print(f"packed {a_path.name} ({args.acoustic_run}) + {codec_from} -> {out}: "
           f"{len(bundle.voices)} voices, default {bundle.default}, {size / 1e6:.1f} MB")
     return 0
