@@ -19,6 +19,9 @@ Pipeline:
 
 Training is teacher-forced: frame t sees the true tokens of frame t-1 and
 the teacher's durations (``durations.py`` says why no aligner is needed).
+Optionally a share of those input digits is moved one level (``jitter``), so
+the decoder also learns to read slightly wrong input, as its own output is at
+inference.
 Inference plans a phrase once (encoder, durations, conditioning frames: one
 batched pass) and then steps the decoder one frame at a time, carrying a
 constant-size ``DecoderState`` per stream (``state.py``). The decoder's only

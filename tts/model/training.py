@@ -1,8 +1,11 @@
 """The acoustic model's training loop (driven by ``statecast train acoustic``, tts/train/acoustic.py).
 
-Loop: bucketed teacher-forced batches (``data.py``) -> token cross-entropy
-per FSQ digit + duration MSE on log(1 + frames) -> AdamW with linear warmup
-and cosine decay, gradient clipping, bf16 autocast on CUDA (fp32 on CPU).
+Loop: bucketed teacher-forced batches (``data.py``; ``jitter`` moves a share
+of the input digits one level) -> token cross-entropy per FSQ digit +
+duration MSE on log(1 + frames) -> AdamW with linear warmup and cosine
+decay, gradient clipping, bf16 autocast on CUDA (fp32 on CPU). A run starts
+from zeros, resumes its own newest checkpoint, or (``init_from``) starts fresh
+from another run's weights with a new optimiser and schedule.
 Checkpoints (model, optimiser, step, RNG) go to
 ``<cache>/train/acoustic/<run>/`` every ``ckpt_every`` steps and on Ctrl-C;
 starting the same run again resumes from the newest. A JSONL log of losses,
