@@ -11,11 +11,12 @@
 
     synth.step_streams([s1, s2, s3], [8, 8, 2])         # the server's tick: one batched step sequence
 
-Per frame: acoustic decoder step (native C or ``LeanStepper``, batched over streams) ->
-K tokens (fed back to the decoder) and the codec latent (by default the
-expected latent under the step's digit distributions, ``TokenLayout.mean_latent``;
-``codec_input="tokens"`` decodes the argmax tokens instead) -> streaming codec decoder (batched over streams asking for the
-same number of frames) -> 600 samples. A stream's final chunk also carries
+Per frame: acoustic decoder step (native C or ``LeanStepper``, batched over
+streams) -> K tokens, fed back to the decoder, and the codec latent (by
+default the expected latent under the step's digit distributions,
+``TokenLayout.mean_latent``; ``codec_input="tokens"`` decodes the argmax
+tokens instead) -> streaming codec decoder (batched over streams asking for
+the same number of frames) -> 600 samples. A stream's final chunk also carries
 the codec's overlap-add tail (the last 3 hops of its windows), so the audio
 ends with the full window of its last frame, after every word's end.
 
