@@ -136,7 +136,8 @@ class AcousticModel(nn.Module):
         """Offline, teacher-forced pass for training.
 
         ids / id_mask / frames (B, S) with the teacher's frames per unit; voice_idx (B,);
-        tokens (B, K, T); ``jitter``: input-digit noise (``prev_rows``). Returns (logits (B, T, K, Gd, V), log_dur (B, S), frame_mask (B, T)).
+        tokens (B, K, T); ``jitter``: input-digit noise (``prev_rows``).
+        Returns (logits (B, T, K, Gd, V), log_dur (B, S), frame_mask (B, T)).
         """
         voice = self.voice_embed(voice_idx)
         h = self.encoder(ids, id_mask)

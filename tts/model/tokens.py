@@ -82,8 +82,7 @@ class TokenLayout(nn.Module):
         Digit d of an L-level dim sits at (d - L//2) / (L//2), as in the codec's
         ``GroupedFSQ.dequantize`` (a test holds the two equal).
         """
-        half = (self.levels // 2).to(torch.float32)
-        return ((digits.float() - half) / half).flatten(-2)
+        return self._level_latent(digits.float())
 
     def mean_latent(self, logits: torch.Tensor) -> torch.Tensor:
         """logits (..., K, G, V) -> the expected latent (..., K*G) under the per-dim distributions.
@@ -98,8 +97,12 @@ class TokenLayout(nn.Module):
         """
         p = torch.softmax(logits.float(), dim=-1)  # padded levels are -inf: probability 0
         mean_digit = (p * torch.arange(self.width, device=logits.device, dtype=torch.float32)).sum(-1)
+        return self._level_latent(mean_digit)
+
+    def _level_latent(self, level: torch.Tensor) -> torch.Tensor:
+        """(fractional) levels (..., K, G) float -> latent (..., K*G): level L//2 is 0, the ends are +-1."""
         half = (self.levels // 2).to(torch.float32)
-        return ((mean_digit - half) / half).flatten(-2)
+        return ((level - half) / half).flatten(-2)
 
     def shape_logits(self, flat: torch.Tensor) -> torch.Tensor:
         """flat (..., K*G*V) -> masked logits (..., K, G, V)."""

@@ -212,10 +212,7 @@ class AcousticTrainer:
 
 def _load_payload(checkpoint_path: Path) -> dict:
     """An acoustic training checkpoint's payload; a clear error for any other file."""
-    p = ckpt.load_checkpoint(checkpoint_path)
-    if p.get("kind") != KIND:
-        raise StatecastError(f"{checkpoint_path} is not an acoustic training checkpoint")
-    return p
+    return ckpt.load_checkpoint_of_kind(checkpoint_path, KIND, "an acoustic")
 
 
 def export_checkpoint(checkpoint_path: Path, out_dir: Path, dtype: torch.dtype = torch.float32) -> Path:

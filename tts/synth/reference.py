@@ -3,8 +3,9 @@
 Same text segmentation and phrase planning as a stream, then the plainest
 possible decode: ``AcousticModel.step`` (the reference step, not the lean
 one) frame by frame at batch 1, and one offline codec decode over all the
-frames' latents (``Synthesizer.codec_input``), tail included. Streams, batches and text pieces must reproduce it:
-tokens exactly, samples to float rounding (tests/test_synthesizer.py).
+frames' latents (``Synthesizer.codec_input``), tail included. Streams,
+batches and text pieces must reproduce it: tokens exactly, samples to float
+rounding (tests/test_synthesizer.py).
 """
 
 from __future__ import annotations
@@ -38,16 +39,15 @@ def synthesize_ref(synth, text: str, voice=None, speed: float = 1.0) -> tuple[np
         conds.append(plan.cond)
         t0 += plan.n_frames
     cond = torch.cat(conds)
+    mean = synth.codec_input == "mean"
     state, tokens, latents = model.init_state(1), [], []
     for t in range(cond.shape[0]):
         tok, logits, state = model.step(state, cond[t:t + 1])
         tokens.append(tok[0])
-        latents.append(model.layout.mean_latent(logits[0]))
+        if mean:
+            latents.append(model.layout.mean_latent(logits[0]))
     tokens = torch.stack(tokens, dim=1)  # (K, T)
-    if synth.codec_input == "mean":
-        latent = torch.stack(latents)[None]  # (1, T, K*G)
-    else:
-        latent = codec.quantizer.dequantize(tokens[None])
+    latent = torch.stack(latents)[None] if mean else codec.quantizer.dequantize(tokens[None])  # (1, T, K*G)
     wave, cstate = codec.decoder(latent)
     pcm = torch.cat([wave[0], cstate.tail[0]]).clamp(-1.0, 1.0)
     return pcm.float().cpu().numpy(), tokens, words

@@ -50,6 +50,14 @@ def save_checkpoint(run_dir: Path, step: int, payload: dict, keep: int = 3) -> P
     return path
 
 
+def load_checkpoint_of_kind(path: Path | str, kind: str, noun: str) -> dict:
+    """``load_checkpoint`` that refuses, by name, a checkpoint of another kind (noun: "a codec")."""
+    payload = load_checkpoint(path)
+    if payload.get("kind") != kind:
+        raise StatecastError(f"{path} is not {noun} training checkpoint")
+    return payload
+
+
 def load_checkpoint(path: Path | str, map_location="cpu") -> dict:
     path = Path(path)
     if not path.exists():

@@ -300,10 +300,7 @@ class CodecTrainer:
 
 def _load_payload(checkpoint_path: Path) -> dict:
     """A codec training checkpoint's payload; a clear error for any other file."""
-    p = ckpt.load_checkpoint(checkpoint_path)
-    if p.get("kind") != KIND:
-        raise StatecastError(f"{checkpoint_path} is not a codec training checkpoint")
-    return p
+    return ckpt.load_checkpoint_of_kind(checkpoint_path, KIND, "a codec")
 
 
 def _load_train_checkpoint(checkpoint_path: Path) -> tuple[Codec, dict]:

@@ -44,7 +44,6 @@ def open_run(device: str, threads: int, directory: Path, kind: str, noun: str,
     over both. A checkpoint of another kind is refused by name rather than
     failing later on a missing key.
     """
-    from ..errors import StatecastError
     from ..paths import writable_dir
     from . import checkpoint as ckpt
     from .runtime import configure, resolve_device
@@ -53,9 +52,7 @@ def open_run(device: str, threads: int, directory: Path, kind: str, noun: str,
     configure(dev, threads)
     d = writable_dir(directory, "checkpoint directory")
     resume = resume_from or (None if restart else ckpt.latest_checkpoint(d))
-    payload = ckpt.load_checkpoint(resume) if resume else None
-    if payload is not None and payload.get("kind") != kind:
-        raise StatecastError(f"{resume} is not {noun} training checkpoint")
+    payload = ckpt.load_checkpoint_of_kind(resume, kind, noun) if resume else None
     return RunSetup(dev, d, resume, payload)
 
 

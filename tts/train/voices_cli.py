@@ -58,14 +58,13 @@ def check_tokens_match(codec, codec_id: str, skip: bool) -> str:
 def check_kept_codec(out, codec_id: str) -> str:
     """--keep-codec: the bundle's codec was checked against the token cache of the acoustic model
     packed with it, so a new acoustic model trained on that same cache may join it. -> a verdict."""
-    import json
-
+    from ..model.weights import read_config
     from ..voices import ACOUSTIC_DIR, CODEC_DIR
+    from ..weights_io import CONFIG
 
-    cfg_path = out / ACOUSTIC_DIR / "config.json"
-    if not (out / CODEC_DIR / "config.json").is_file() or not cfg_path.is_file():
+    if not all((out / d / CONFIG).is_file() for d in (ACOUSTIC_DIR, CODEC_DIR)):
         raise StatecastError(f"--keep-codec needs a packed bundle in {out} (codec and acoustic model)")
-    packed = json.loads(cfg_path.read_text()).get("meta", {}).get("codec_id")
+    packed = read_config(out / ACOUSTIC_DIR)[0].codec_id
     if packed != codec_id:
         raise StatecastError(f"the acoustic model was trained on token cache {codec_id!r}, but the codec in "
                              f"{out} was packed for {packed!r}")
