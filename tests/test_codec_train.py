@@ -127,15 +127,43 @@ def test_train_checkpoint_resume_and_export(corpus, tmp_path):
     assert json.loads((out / "config.json").read_text())["meta"]["step"] == 6
 
 
-def test_adversarial_step_runs(corpus):
+@pytest.mark.parametrize("kind, seconds", [("mrd", None), ("mpd", 0.25)])
+def test_adversarial_step_runs(corpus, kind, seconds):
     from tts.train.codec import CodecTrainer
+    from tts.train.discriminator import MultiPeriodDiscriminator, MultiResolutionDiscriminator
 
-    trainer = CodecTrainer(_cfg(corpus, adv_weight=0.1, max_steps=2, run="adv", disc_channels=8))
+    trainer = CodecTrainer(_cfg(corpus, adv_weight=0.1, max_steps=2, run=f"adv-{kind}", disc_channels=8,
+                                disc=kind, disc_seconds=seconds))
+    expect = {"mrd": MultiResolutionDiscriminator, "mpd": MultiPeriodDiscriminator}[kind]
+    assert isinstance(trainer.disc, expect)
     assert trainer.disc.discs[0].convs[0].out_channels == 8
     summary = trainer.train()
     assert summary["step"] == 2
     for key in ("disc", "adv", "fm"):
         assert np.isfinite(summary[key])
+
+
+def test_discriminator_window_is_shared_and_sized(corpus):
+    from tts.train.codec import CodecTrainer
+
+    trainer = CodecTrainer(_cfg(corpus, run="win", disc_seconds=0.1))
+    y = torch.arange(24000.0).expand(2, -1)
+    a, b = trainer._disc_window(y, y + 0.5)
+    assert a.shape == (2, 2400) and torch.equal(b, a + 0.5)
+    trainer.cfg.disc_seconds = None
+    assert trainer._disc_window(y, y)[0] is y
+
+
+def test_period_discriminator_folds_by_its_period():
+    from tts.train.discriminator import PeriodDiscriminator, make_discriminator
+
+    d = PeriodDiscriminator(period=5, channels=4)
+    for n in (1000, 1003):  # 1003 is padded up to a multiple of 5
+        logits, feats = d(torch.randn(2, n))
+        assert logits.shape[0] == 2 and logits.shape[-1] == 5
+        assert all(f.shape[-1] == 5 for f in feats)
+    with pytest.raises(ValueError, match="discriminator must be one of"):
+        make_discriminator("wavenet", 8)
 
 
 def test_cli_parses_and_reports_missing_run(corpus):
@@ -222,8 +250,10 @@ def test_resuming_from_a_foreign_checkpoint_names_it(corpus, tmp_path):
 def test_resume_keeps_the_discriminator_it_was_started_with(corpus):
     from tts.train.codec import CodecTrainer
 
-    CodecTrainer(_cfg(corpus, run="g", max_steps=2, adv_weight=0.1, fm_weight=0.5, disc_channels=8)).train()
+    CodecTrainer(_cfg(corpus, run="g", max_steps=2, adv_weight=0.1, fm_weight=0.5, disc_channels=8,
+                      disc="mpd")).train()
     resumed = CodecTrainer(_cfg(corpus, run="g", max_steps=3))  # no GAN flags on the command line
     assert resumed.step == 2 and resumed.disc is not None
     assert (resumed.cfg.adv_weight, resumed.cfg.fm_weight, resumed.cfg.disc_channels) == (0.1, 0.5, 8)
+    assert resumed.cfg.disc == "mpd"
     assert "adv" in resumed.train()

@@ -88,7 +88,8 @@ class Decoder(nn.Module):
             tail=self.head.init_state(batch, device),
         )
 
-    def forward(self, latent: torch.Tensor, state: DecoderState | None = None):
+    def forward(self, latent: torch.Tensor, state: DecoderState | None = None, with_spectrum: bool = False):
+        """with_spectrum (diagnostics): also return the head's (log_mag, phase), each (B, T, F)."""
         if state is None:
             state = self.init_state(latent.shape[0], latent.device)
         if latent.shape[1] == 0:  # an empty chunk: nothing to emit, nothing changes
@@ -99,7 +100,8 @@ class Decoder(nn.Module):
         for block, s in zip(self.blocks, state.blocks):
             h, s = block(h, s)
             new_blocks.append(s)
-        pcm, tail = self.head(self.norm_out(h), state.tail)
+        pcm, tail, *spectrum = self.head(self.norm_out(h), state.tail, with_spectrum)
         # Keep the state in float32 even under bf16 autocast: it outlives the step.
-        return pcm, DecoderState(in_conv.float(), [b.float() for b in new_blocks], tail,
+        new_state = DecoderState(in_conv.float(), [b.float() for b in new_blocks], tail,
                                  state.frames + latent.shape[1])
+        return (pcm, new_state, spectrum[0]) if with_spectrum else (pcm, new_state)

@@ -54,6 +54,26 @@ def overlap_add_ref(frames: torch.Tensor, hop: int) -> torch.Tensor:
     return out
 
 
+def analysis_spectrum(y: torch.Tensor, n_fft: int, hop: int, n_frames: int) -> torch.Tensor:
+    """y (B, N) -> complex (B, T, F), T = n_frames: the spectrum the head would
+    have to predict to give y back.
+
+    Frame t is the Hann-windowed FFT of y[t*hop : t*hop + n_fft] (zero past the
+    end), scaled so that the head's synthesis (inverse FFT, synthesis window,
+    overlap-add) reconstructs y wherever R windows overlap. Used to swap
+    magnitude and phase between the codec and its target
+    (benchmarks/codec_phase_split.py).
+    """
+    need = (n_frames - 1) * hop + n_fft
+    y = torch.nn.functional.pad(y, (0, max(0, need - y.shape[1])))
+    segs = y.unfold(1, n_fft, hop)[:, :n_frames]
+    analysis = torch.hann_window(n_fft, periodic=True, device=y.device, dtype=y.dtype)
+    synthesis = synthesis_window(n_fft, hop).to(y.device, y.dtype)
+    # Sum over the R overlapping frames of analysis x synthesis window: constant for Hann at R >= 2.
+    gain = 1.0 / (analysis * synthesis).view(n_fft // hop, hop).sum(0).mean()
+    return torch.fft.rfft(segs * analysis, dim=-1) * gain
+
+
 class ISTFTHead(nn.Module):
     """Features (B, T, C) -> PCM (B, T*H), carrying the overlap-add tail.
 
@@ -72,15 +92,26 @@ class ISTFTHead(nn.Module):
     def init_state(self, batch: int, device=None) -> torch.Tensor:
         return torch.zeros(batch, self.n_fft - self.hop, device=device)
 
-    def frames(self, x: torch.Tensor) -> torch.Tensor:
-        """x (B, T, C) -> windowed time-domain frames (B, T, n_fft) float32."""
+    def spectrum(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """x (B, T, C) -> (log magnitude before the clamp, phase), each (B, T, F) float32."""
         h = linear_t(self, "proj", x, self.proj.weight, self.proj.bias).float()
-        with torch.autocast(device_type=h.device.type, enabled=False):
-            log_mag, phase = h.split(self.n_bins, dim=-1)
-            mag = torch.exp(log_mag.clamp(max=self.max_log_mag))
+        log_mag, phase = h.split(self.n_bins, dim=-1)
+        return log_mag, phase
+
+    def frames(self, log_mag: torch.Tensor, phase: torch.Tensor) -> torch.Tensor:
+        """(log_mag, phase) (B, T, F) -> windowed time-domain frames (B, T, n_fft) float32."""
+        with torch.autocast(device_type=log_mag.device.type, enabled=False):
+            mag = torch.exp(log_mag.float().clamp(max=self.max_log_mag))
+            phase = phase.float()
             spec = torch.complex(mag * torch.cos(phase), mag * torch.sin(phase))
             return torch.fft.irfft(spec, n=self.n_fft, dim=-1) * self.window
 
-    def forward(self, x: torch.Tensor, tail: torch.Tensor | None = None):
-        """x (B, T, C), tail (B, n_fft-H) | None -> (pcm (B, T*H) float32, tail')."""
-        return overlap_add(self.frames(x), tail, self.hop)
+    def forward(self, x: torch.Tensor, tail: torch.Tensor | None = None, with_spectrum: bool = False):
+        """x (B, T, C), tail (B, n_fft-H) | None -> (pcm (B, T*H) float32, tail').
+
+        with_spectrum (diagnostics): also return the (log_mag, phase) pair the
+        frames were made from.
+        """
+        log_mag, phase = self.spectrum(x)
+        pcm, tail = overlap_add(self.frames(log_mag, phase), tail, self.hop)
+        return (pcm, tail, (log_mag, phase)) if with_spectrum else (pcm, tail)

@@ -25,11 +25,10 @@ import torch
 
 from ..codec import Codec, CodecConfig
 from ..codec.weights import save_codec
-from ..errors import StatecastError
 from ..paths import cache_root, writable_dir
 from . import checkpoint as ckpt
 from .audio_data import HELDOUT_RULE, CropSampler, fixed_eval_batch, load_clips
-from .discriminator import MultiResolutionDiscriminator, discriminator_loss, generator_losses
+from .discriminator import discriminator_loss, generator_losses, make_discriminator
 from .losses import MelLoss, MultiResolutionSTFTLoss
 from .loop import (Window, append_jsonl, checkpoint_on_interrupt, eval_and_checkpoint, finish, lr_factor, open_run,
                    progress_bar, time_limit_reached)
@@ -61,6 +60,10 @@ class CodecTrainConfig:
     # Discriminator width: its cost grows with the square (one CPU step at batch 8:
     # 32 channels ~20 s, 16 ~4 s, 8 ~2 s; the codec step itself ~0.25 s).
     disc_channels: int = 32
+    disc: str = "mrd"  # "mrd": spectrogram magnitudes; "mpd": folded waveform (sees phase)
+    # Seconds of each crop the discriminator sees (a random window; None: all of it).
+    # Its cost grows with the length, and it judges local texture anyway.
+    disc_seconds: float | None = None
     log_every: int = 10
     eval_every: int = 250
     ckpt_every: int = 250
@@ -99,6 +102,7 @@ def inherit_run_settings(cfg: CodecTrainConfig, saved: dict) -> None:
             cfg.adv_weight, cfg.fm_weight = saved["adv_weight"], saved.get("fm_weight", cfg.fm_weight)
             print(f"note: this run trains with its discriminator (adv {cfg.adv_weight}, fm {cfg.fm_weight})")
         cfg.disc_channels = saved.get("disc_channels", 32)
+        cfg.disc = saved.get("disc", "mrd")
 
 
 def run_dir(run: str) -> Path:
@@ -154,7 +158,7 @@ class CodecTrainer:
                                      weight_decay=cfg.weight_decay)
         self.disc = self.opt_d = None
         if cfg.adv_weight > 0:
-            self.disc = MultiResolutionDiscriminator(channels=cfg.disc_channels).to(self.device)
+            self.disc = make_discriminator(cfg.disc, cfg.disc_channels).to(self.device)
             self.opt_d = torch.optim.AdamW(self.disc.parameters(), lr=cfg.lr, betas=(0.8, 0.99),
                                            weight_decay=cfg.weight_decay)
         self.mel_loss = MelLoss(self.codec_cfg.sample_rate).to(self.device)
@@ -226,6 +230,7 @@ class CodecTrainer:
         if self.disc is not None and self.step >= cfg.adv_start:
             for g in self.opt_d.param_groups:
                 g["lr"] = self.opt.param_groups[0]["lr"]
+            y, y_hat = self._disc_window(y, y_hat)
             with autocast(self.device):
                 d_loss = discriminator_loss(self.disc(y), self.disc(y_hat.detach()))
             self.opt_d.zero_grad(set_to_none=True)
@@ -243,6 +248,14 @@ class CodecTrainer:
         out = {k: float(v.detach()) for k, v in parts.items()}
         out.update(loss=float(loss.detach()), grad_norm=float(gnorm), lr=self.opt.param_groups[0]["lr"])
         return out, tokens.detach()
+
+    def _disc_window(self, y: torch.Tensor, y_hat: torch.Tensor):
+        """The same random window of target and prediction, disc_seconds long (B, n)."""
+        if not self.cfg.disc_seconds:
+            return y, y_hat
+        n = min(y.shape[1], int(self.cfg.disc_seconds * self.codec_cfg.sample_rate))
+        start = int(torch.randint(0, y.shape[1] - n + 1, ()))
+        return y[:, start:start + n], y_hat[:, start:start + n]
 
     @torch.no_grad()
     def evaluate(self) -> dict:

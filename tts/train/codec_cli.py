@@ -30,6 +30,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="> 0 turns on the spectrogram discriminator (GPU runs; try 0.05)")
     g.add_argument("--fm-weight", type=float, default=0.1, help="feature matching, with --adv-weight")
     g.add_argument("--disc-channels", type=int, default=32, help="discriminator width (cost ~ its square)")
+    g.add_argument("--disc", choices=("mrd", "mpd"), default="mrd",
+                   help="mrd: spectrogram magnitudes at 3 resolutions; mpd: waveform folded by periods 2-11 (sees phase)")
+    g.add_argument("--disc-seconds", type=float, help="random window of each crop the discriminator sees (default: all)")
     g.add_argument("--init-from", metavar="CKPT", help="start a fresh run from this codec checkpoint's weights")
     g.add_argument("--freeze-encoder", action="store_true",
                    help="train the decoder only: tokens of the encoder stay valid (decoder fine-tuning)")
@@ -90,7 +93,7 @@ def run(args) -> int:
         batch=args.batch, segment=args.segment, lr=args.lr, warmup=args.warmup,
         max_steps=args.max_steps, mel_weight=args.mel_weight, stft_weight=args.stft_weight,
         adv_weight=args.adv_weight, fm_weight=args.fm_weight, adv_start=args.adv_start,
-        disc_channels=args.disc_channels,
+        disc_channels=args.disc_channels, disc=args.disc, disc_seconds=args.disc_seconds,
         log_every=args.log_every, eval_every=args.eval_every, ckpt_every=args.ckpt_every,
         workers=args.workers, seed=args.seed, time_limit_min=args.time_limit,
         progress=not args.no_progress, model=dict(args.model),
