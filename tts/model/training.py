@@ -223,4 +223,6 @@ def export_checkpoint(checkpoint_path: Path, out_dir: Path, dtype: torch.dtype =
     tc = p.get("train_config", {})
     meta = {"step": p["step"], "run": tc.get("run"), "codec_id": model.cfg.codec_id,
             "trained_frames": p.get("stats", {}).get("frames", 0), "source_checkpoint": Path(checkpoint_path).name}
+    if p.get("averaged_from"):  # statecast train average: name the run/step of each source
+        meta["averaged_from"] = [f"{Path(x).parent.name}/{Path(x).name}" for x in p["averaged_from"]]
     return save_acoustic(model, out_dir, meta, dtype)

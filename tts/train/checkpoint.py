@@ -41,10 +41,7 @@ def latest_checkpoint(run_dir: Path) -> Path | None:
 
 def save_checkpoint(run_dir: Path, step: int, payload: dict, keep: int = 3) -> Path:
     """Write payload as step `step`; keep only the newest `keep` checkpoints."""
-    path = checkpoint_path(run_dir, step)
-    tmp = path.with_suffix(".tmp")
-    torch.save(payload, tmp)
-    os.replace(tmp, path)
+    path = save_payload(checkpoint_path(run_dir, step), payload)
     for old in list_checkpoints(run_dir)[:-keep] if keep > 0 else []:
         old.unlink(missing_ok=True)
     return path
@@ -81,3 +78,47 @@ def set_rng_state(state: dict) -> None:
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def average_checkpoints(paths: list[Path | str]) -> dict:
+    """Uniform average of the model weights of checkpoints of one model -> a payload.
+
+    All must be of one kind with the same model config and weight names and
+    shapes (e.g. the last checkpoints of a run, or two runs fine-tuned from
+    one start). Floating-point weights are averaged in float32 and stored in
+    their own dtype; others (counters) come from the last checkpoint, as does
+    everything else in the payload but the optimiser state, which belongs to
+    no average (so the result initialises, exports or packs, but does not
+    resume a run).
+    """
+    if len(paths) < 2:
+        raise StatecastError("averaging needs at least two checkpoints")
+    payloads = [load_checkpoint(p) for p in paths]
+    first = payloads[0]
+    for path, p in zip(paths[1:], payloads[1:]):
+        if p.get("kind") != first.get("kind"):
+            raise StatecastError(f"{path} is a {p.get('kind')} checkpoint, {paths[0]} a {first.get('kind')} one")
+        for key in ("model_config", "codec_config"):
+            if p.get(key) != first.get(key):
+                raise StatecastError(f"{path} has another {key.replace('_', ' ')} than {paths[0]}")
+        if {k: tuple(v.shape) for k, v in p["model"].items()} != {k: tuple(v.shape) for k, v in first["model"].items()}:
+            raise StatecastError(f"{path} has other weights than {paths[0]}")
+    model = {}
+    for name, last in payloads[-1]["model"].items():
+        if last.is_floating_point():
+            model[name] = (sum(p["model"][name].float() for p in payloads) / len(payloads)).to(last.dtype)
+        else:
+            model[name] = last
+    out = {k: v for k, v in payloads[-1].items() if k not in ("opt", "opt_d", "disc")}
+    out.update(model=model, averaged_from=[str(p) for p in paths])
+    return out
+
+
+def save_payload(path: Path | str, payload: dict) -> Path:
+    """Write one payload to `path` atomically (temp file + rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(payload, tmp)
+    os.replace(tmp, path)
+    return path

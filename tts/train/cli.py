@@ -17,6 +17,7 @@ TARGETS: dict[str, tuple[str, str]] = {
     "codec": ("tts.train.codec_cli", "train, resume or export the streaming neural codec"),
     "acoustic": ("tts.train.acoustic", "train, resume or export the selective-SSM acoustic model"),
     "voices": ("tts.train.voices_cli", "pack trained checkpoints into the shipped voice bundle (voices/)"),
+    "average": ("tts.train.average_cli", "average the weights of checkpoints of one model into a new checkpoint"),
 }
 
 
