@@ -251,9 +251,9 @@ def test_resume_keeps_the_discriminator_it_was_started_with(corpus):
     from tts.train.codec import CodecTrainer
 
     CodecTrainer(_cfg(corpus, run="g", max_steps=2, adv_weight=0.1, fm_weight=0.5, disc_channels=8,
-                      disc="mpd")).train()
+                      disc="mpd", disc_seconds=0.3)).train()
     resumed = CodecTrainer(_cfg(corpus, run="g", max_steps=3))  # no GAN flags on the command line
     assert resumed.step == 2 and resumed.disc is not None
     assert (resumed.cfg.adv_weight, resumed.cfg.fm_weight, resumed.cfg.disc_channels) == (0.1, 0.5, 8)
-    assert resumed.cfg.disc == "mpd"
+    assert (resumed.cfg.disc, resumed.cfg.disc_seconds) == ("mpd", 0.3)
     assert "adv" in resumed.train()

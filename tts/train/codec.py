@@ -91,8 +91,9 @@ def inherit_run_settings(cfg: CodecTrainConfig, saved: dict) -> None:
     """On resume, keep what the run was started with where a plain resume command would lose it.
 
     A frozen encoder stays frozen (its tokens must stay valid), and a run with
-    a discriminator keeps it, at the saved width (a resume command without the
-    GAN flags would otherwise drop it, and another width cannot load its state).
+    a discriminator keeps it, of the saved kind and width (a resume command
+    without the GAN flags would otherwise drop it, and another kind or width
+    cannot load its state), and with its window unless the command sets one.
     """
     if saved.get("freeze_encoder") and not cfg.freeze_encoder:
         print("note: this run trains the decoder only (its tokens must stay valid); encoder stays frozen")
@@ -103,6 +104,7 @@ def inherit_run_settings(cfg: CodecTrainConfig, saved: dict) -> None:
             print(f"note: this run trains with its discriminator (adv {cfg.adv_weight}, fm {cfg.fm_weight})")
         cfg.disc_channels = saved.get("disc_channels", 32)
         cfg.disc = saved.get("disc", "mrd")
+        cfg.disc_seconds = cfg.disc_seconds or saved.get("disc_seconds")
 
 
 def run_dir(run: str) -> Path:
