@@ -127,16 +127,21 @@ def test_train_checkpoint_resume_and_export(corpus, tmp_path):
     assert json.loads((out / "config.json").read_text())["meta"]["step"] == 6
 
 
-@pytest.mark.parametrize("kind, seconds", [("mrd", None), ("mpd", 0.25)])
+@pytest.mark.parametrize("kind, seconds", [("mrd", None), ("mpd", 0.25), ("mpd+mrd", 0.25)])
 def test_adversarial_step_runs(corpus, kind, seconds):
     from tts.train.codec import CodecTrainer
     from tts.train.discriminator import MultiPeriodDiscriminator, MultiResolutionDiscriminator
 
     trainer = CodecTrainer(_cfg(corpus, adv_weight=0.1, max_steps=2, run=f"adv-{kind}", disc_channels=8,
                                 disc=kind, disc_seconds=seconds))
-    expect = {"mrd": MultiResolutionDiscriminator, "mpd": MultiPeriodDiscriminator}[kind]
+    from tts.train.discriminator import CombinedDiscriminator
+
+    expect = {"mrd": MultiResolutionDiscriminator, "mpd": MultiPeriodDiscriminator,
+              "mpd+mrd": CombinedDiscriminator}[kind]
     assert isinstance(trainer.disc, expect)
     assert trainer.disc.discs[0].convs[0].out_channels == 8
+    assert len(trainer.disc.discs) == {"mrd": 3, "mpd": 5, "mpd+mrd": 8}[kind]
+    assert len(trainer.disc(torch.randn(2, 6000))) == len(trainer.disc.discs)
     summary = trainer.train()
     assert summary["step"] == 2
     for key in ("disc", "adv", "fm"):

@@ -60,7 +60,7 @@ class CodecTrainConfig:
     # Discriminator width: its cost grows with the square (one CPU step at batch 8:
     # 32 channels ~20 s, 16 ~4 s, 8 ~2 s; the codec step itself ~0.25 s).
     disc_channels: int = 32
-    disc: str = "mrd"  # "mrd": spectrogram magnitudes; "mpd": folded waveform (sees phase)
+    disc: str = "mrd"  # "mrd": spectrogram magnitudes; "mpd": folded waveform (sees phase); "mpd+mrd"
     # Seconds of each crop the discriminator sees (a random window; None: all of it).
     # Its cost grows with the length, and it judges local texture anyway.
     disc_seconds: float | None = None

@@ -30,8 +30,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="> 0 turns on the spectrogram discriminator (GPU runs; try 0.05)")
     g.add_argument("--fm-weight", type=float, default=0.1, help="feature matching, with --adv-weight")
     g.add_argument("--disc-channels", type=int, default=32, help="discriminator width (cost ~ its square)")
-    g.add_argument("--disc", choices=("mrd", "mpd"), default="mrd",
-                   help="mrd: spectrogram magnitudes at 3 resolutions; mpd: waveform folded by periods 2-11 (sees phase)")
+    g.add_argument("--disc", choices=("mrd", "mpd", "mpd+mrd"), default="mrd",
+                   help="mrd: spectrogram magnitudes at 3 resolutions; mpd: waveform folded by periods 2-11 "
+                        "(sees phase); mpd+mrd: both")
     g.add_argument("--disc-seconds", type=float, help="random window of each crop the discriminator sees (default: all)")
     g.add_argument("--init-from", metavar="CKPT", help="start a fresh run from this codec checkpoint's weights")
     g.add_argument("--freeze-encoder", action="store_true",

@@ -1,10 +1,11 @@
 """Optional adversarial training: small discriminators with hinge losses and
 feature matching.
 
-Two kinds (`--disc`): "mrd", spectrogram discriminators at three STFT
-resolutions, which see compressed magnitudes only; and "mpd", waveform
+Kinds (`--disc`): "mrd", spectrogram discriminators at three STFT
+resolutions, which see compressed magnitudes only; "mpd", waveform
 discriminators that fold the signal by a few prime periods (HiFi-GAN's idea),
-which see the phase relations between neighbouring frames that magnitudes hide.
+which see the phase relations between neighbouring frames that magnitudes
+hide; and "mpd+mrd", both.
 
 Off by default: on a CPU it roughly doubles the cost of a step and GAN terms
 only start to pay off after tens of thousands of steps; on a GPU turn it on
@@ -105,12 +106,31 @@ class MultiPeriodDiscriminator(nn.Module):
         return [d(x) for d in self.discs]
 
 
+class CombinedDiscriminator(nn.Module):
+    """Several discriminators side by side: their (logits, feats) lists, concatenated."""
+
+    def __init__(self, parts: list[nn.Module]):
+        super().__init__()
+        self.parts = nn.ModuleList(parts)
+
+    @property
+    def discs(self) -> list[nn.Module]:
+        return [d for part in self.parts for d in part.discs]
+
+    def forward(self, x: torch.Tensor):
+        return [out for part in self.parts for out in part(x)]
+
+
 DISCRIMINATORS = {"mrd": MultiResolutionDiscriminator, "mpd": MultiPeriodDiscriminator}
+DISC_KINDS = ("mrd", "mpd", "mpd+mrd")
 
 
 def make_discriminator(kind: str, channels: int) -> nn.Module:
-    if kind not in DISCRIMINATORS:
-        raise ValueError(f"discriminator must be one of {sorted(DISCRIMINATORS)}, got {kind!r}")
+    """kind: "mrd", "mpd", or "mpd+mrd" (both, HiFi-GAN/Vocos style; each loss averages over all)."""
+    if kind not in DISC_KINDS:
+        raise ValueError(f"discriminator must be one of {DISC_KINDS}, got {kind!r}")
+    if "+" in kind:
+        return CombinedDiscriminator([DISCRIMINATORS[k](channels=channels) for k in kind.split("+")])
     return DISCRIMINATORS[kind](channels=channels)
 
 
