@@ -17,8 +17,9 @@ lets the two halves be swapped before the same overlap-add synthesis:
     cmag_glN     with --griffin-lim N: codec magnitude, its phase refined by N
                  Griffin-Lim iterations (does a consistent phase help?)
 
-Each variant gets its own folder with a ``resynth.jsonl`` (orig = the take)
-for eval_codec_resynth.py, which scores Whisper WER and DNSMOS.
+Each variant gets its own folder with a ``resynth.jsonl`` for
+eval_codec_resynth.py, which scores Whisper WER and DNSMOS; its "orig" is the
+take where it lies.
 """
 
 from __future__ import annotations
@@ -83,8 +84,8 @@ def main() -> None:
                 pcm, _ = overlap_add(dec.head.frames(lm, ph), None, cfg.hop)
                 out = pcm[0, : audio.shape[0]].clamp(-1.0, 1.0).numpy()
                 sf.write(args.out_dir / v / f"{stem}.codec.wav", out, cfg.sample_rate, subtype="PCM_16")
-                sf.write(args.out_dir / v / f"{stem}.orig.wav", audio, sr, subtype="PCM_16")
-                rows[v].append({"id": stem, "text": texts.get(stem, ""), "orig": f"{stem}.orig.wav",
+                # The take itself, by absolute path (a path joined to an absolute one is that one).
+                rows[v].append({"id": stem, "text": texts.get(stem, ""), "orig": str(path.resolve()),
                                 "codec": f"{stem}.codec.wav"})
     for v in variants:
         with open(args.out_dir / v / "resynth.jsonl", "w") as f:

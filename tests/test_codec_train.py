@@ -134,10 +134,10 @@ def test_adversarial_step_runs(corpus, kind, seconds):
 
     trainer = CodecTrainer(_cfg(corpus, adv_weight=0.1, max_steps=2, run=f"adv-{kind}", disc_channels=8,
                                 disc=kind, disc_seconds=seconds))
-    from tts.train.discriminator import CombinedDiscriminator
+    from tts.train.discriminator import DiscriminatorSet
 
     expect = {"mrd": MultiResolutionDiscriminator, "mpd": MultiPeriodDiscriminator,
-              "mpd+mrd": CombinedDiscriminator}[kind]
+              "mpd+mrd": DiscriminatorSet}[kind]
     assert isinstance(trainer.disc, expect)
     assert trainer.disc.discs[0].convs[0].out_channels == 8
     assert len(trainer.disc.discs) == {"mrd": 3, "mpd": 5, "mpd+mrd": 8}[kind]

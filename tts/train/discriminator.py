@@ -23,6 +23,26 @@ from ..codec.features import stft_magnitude
 DISC_RESOLUTIONS = ((512, 128), (1024, 256), (2048, 512))
 
 
+def conv_stack(convs: nn.ModuleList, post: nn.Module, h: torch.Tensor):
+    """h through each conv + leaky ReLU -> (post(h) logits, [every conv's output] for feature matching)."""
+    feats = []
+    for conv in convs:
+        h = F.leaky_relu(conv(h), 0.1)
+        feats.append(h)
+    return post(h), feats
+
+
+class DiscriminatorSet(nn.Module):
+    """Sub-discriminators side by side: x (B, N) -> list of (logits, feats), one per member."""
+
+    def __init__(self, discs):
+        super().__init__()
+        self.discs = nn.ModuleList(discs)
+
+    def forward(self, x: torch.Tensor):
+        return [d(x) for d in self.discs]
+
+
 class SpectrogramDiscriminator(nn.Module):
     """x (B, N) -> (logits (B, 1, frames, bins'), [feature maps]) on one STFT resolution."""
 
@@ -43,21 +63,14 @@ class SpectrogramDiscriminator(nn.Module):
         with torch.autocast(device_type=x.device.type, enabled=False):
             # Compressed magnitude: keeps quiet bins visible without log's -inf.
             h = stft_magnitude(x.float(), self.n_fft, self.hop).clamp_min(1e-7).pow(0.3).unsqueeze(1)
-        feats = []
-        for conv in self.convs:
-            h = F.leaky_relu(conv(h), 0.1)
-            feats.append(h)
-        return self.post(h), feats
+        return conv_stack(self.convs, self.post, h)
 
 
-class MultiResolutionDiscriminator(nn.Module):
+class MultiResolutionDiscriminator(DiscriminatorSet):
+    """One SpectrogramDiscriminator per STFT resolution."""
+
     def __init__(self, resolutions=DISC_RESOLUTIONS, channels: int = 32):
-        super().__init__()
-        self.discs = nn.ModuleList(SpectrogramDiscriminator(n, h, channels) for n, h in resolutions)
-
-    def forward(self, x: torch.Tensor):
-        """x (B, N) -> list of (logits, feats), one per resolution."""
-        return [d(x) for d in self.discs]
+        super().__init__(SpectrogramDiscriminator(n, h, channels) for n, h in resolutions)
 
 
 class PeriodDiscriminator(nn.Module):
@@ -79,46 +92,22 @@ class PeriodDiscriminator(nn.Module):
         self.post = nn.Conv2d(chans[-1], 1, (3, 1), padding=(1, 0))
 
     def forward(self, x: torch.Tensor):
-        with torch.autocast(device_type=x.device.type, enabled=False):
-            x = x.float()
+        x = x.float()
         B, N = x.shape
         pad = (-N) % self.period
         if pad:
             x = F.pad(x, (0, pad), mode="reflect" if pad < N else "constant")
-        h = x.view(B, 1, -1, self.period)
-        feats = []
-        for conv in self.convs:
-            h = F.leaky_relu(conv(h), 0.1)
-            feats.append(h)
-        return self.post(h), feats
+        return conv_stack(self.convs, self.post, x.view(B, 1, -1, self.period))
 
 
 DISC_PERIODS = (2, 3, 5, 7, 11)
 
 
-class MultiPeriodDiscriminator(nn.Module):
+class MultiPeriodDiscriminator(DiscriminatorSet):
+    """One PeriodDiscriminator per period."""
+
     def __init__(self, periods=DISC_PERIODS, channels: int = 16):
-        super().__init__()
-        self.discs = nn.ModuleList(PeriodDiscriminator(p, channels) for p in periods)
-
-    def forward(self, x: torch.Tensor):
-        """x (B, N) -> list of (logits, feats), one per period."""
-        return [d(x) for d in self.discs]
-
-
-class CombinedDiscriminator(nn.Module):
-    """Several discriminators side by side: their (logits, feats) lists, concatenated."""
-
-    def __init__(self, parts: list[nn.Module]):
-        super().__init__()
-        self.parts = nn.ModuleList(parts)
-
-    @property
-    def discs(self) -> list[nn.Module]:
-        return [d for part in self.parts for d in part.discs]
-
-    def forward(self, x: torch.Tensor):
-        return [out for part in self.parts for out in part(x)]
+        super().__init__(PeriodDiscriminator(p, channels) for p in periods)
 
 
 DISCRIMINATORS = {"mrd": MultiResolutionDiscriminator, "mpd": MultiPeriodDiscriminator}
@@ -130,7 +119,7 @@ def make_discriminator(kind: str, channels: int) -> nn.Module:
     if kind not in DISC_KINDS:
         raise ValueError(f"discriminator must be one of {DISC_KINDS}, got {kind!r}")
     if "+" in kind:
-        return CombinedDiscriminator([DISCRIMINATORS[k](channels=channels) for k in kind.split("+")])
+        return DiscriminatorSet(d for k in kind.split("+") for d in DISCRIMINATORS[k](channels=channels).discs)
     return DISCRIMINATORS[kind](channels=channels)
 
 
