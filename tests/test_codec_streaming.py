@@ -30,13 +30,15 @@ def _codec(cfg: CodecConfig, seed: int = 0) -> Codec:
     with torch.no_grad():
         for block in codec.decoder.blocks:
             block.gamma.fill_(1.0)
-        codec.decoder.head.proj.bias[: codec.decoder.head.n_bins] += 2.0
+        head = codec.decoder.head
+        head.proj.bias.view(head.subframes, 2 * head.n_bins)[:, : head.n_bins] += 2.0
     return codec
 
 
-@pytest.fixture(scope="module")
-def tiny():
-    return _codec(tiny_config())
+@pytest.fixture(scope="module", params=[1, 4], ids=["head1", "head4"])
+def tiny(request):
+    """The tiny codec with one spectrum per frame and with four (head_subframes)."""
+    return _codec(tiny_config(head_subframes=request.param))
 
 
 @pytest.fixture(scope="module")
@@ -71,6 +73,16 @@ def test_streaming_equals_offline_tiny(tiny, chunk, frames):
     streamed = _stream(tiny, tokens, [chunk])
     assert streamed.shape == offline.shape
     assert float(offline.abs().max()) > 1e-3  # the comparison is about real signal
+    assert float((streamed - offline).abs().max()) <= TOL
+
+
+@pytest.mark.parametrize("chunk", [1, 3, 7])
+def test_streaming_equals_offline_subframe_head_full_size(chunk):
+    codec = _codec(CodecConfig(head_subframes=4))
+    tokens = _tokens(codec, 1, 31)
+    offline = codec.decode(tokens)
+    assert offline.shape == (1, 31 * codec.cfg.hop)
+    streamed = _stream(codec, tokens, [chunk])
     assert float((streamed - offline).abs().max()) <= TOL
 
 

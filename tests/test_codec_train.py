@@ -234,6 +234,38 @@ def test_decoder_only_finetune_keeps_tokens_valid(corpus):
     assert encoder_identity(resumed.model) == encoder_identity(base)
 
 
+def test_init_from_with_a_finer_head_keeps_encoder_and_trunk(corpus):
+    """--init-from + --model head_subframes=4: the run takes the checkpoint's
+    config but a 4-sub-frame head; everything but the head's projection is
+    copied, the encoder stays frozen and its token cache stays valid."""
+    from tts.train import checkpoint as ckpt
+    from tts.train.codec import CodecTrainer, run_dir
+    from tts.train.codec_tokens import encoder_identity, token_dir, tokenize_corpus
+
+    CodecTrainer(_cfg(corpus, run="base1", max_steps=2)).train()
+    base_path = ckpt.latest_checkpoint(run_dir("base1"))
+    base = CodecTrainer(_cfg(corpus, run="base1", max_steps=2)).model.eval()
+    tokenize_corpus(base, token_dir("base1"), corpus, progress=False)
+
+    fine = CodecTrainer(_cfg(corpus, run="fine", max_steps=2, init_from=str(base_path), freeze_encoder=True,
+                             model={"head_subframes": 4}))
+    assert fine.codec_cfg.head_subframes == 4 and fine.codec_cfg.enc_dim == base.cfg.enc_dim
+    new = fine.model.state_dict()
+    for k, v in base.state_dict().items():
+        if k.startswith("decoder.head.proj."):
+            bins = fine.codec_cfg.head_n_fft // 2 + 1  # per sub-frame: log magnitude and phase
+            assert new[k].shape[0] == 4 * 2 * bins != v.shape[0]
+        else:
+            assert torch.equal(new[k], v), k
+    fine.train()
+    assert encoder_identity(fine.model) == encoder_identity(base)
+    assert tokenize_corpus(fine.model.eval(), token_dir("base1"), corpus, progress=False)["written"] == 0
+    # an override that would change the encoder is not taken from the command line
+    other = CodecTrainer(_cfg(corpus, run="fine2", max_steps=1, init_from=str(base_path),
+                              model={"enc_dim": 48}))
+    assert other.codec_cfg.enc_dim == base.cfg.enc_dim
+
+
 def test_init_from_rejects_a_non_codec_checkpoint(corpus, tmp_path):
     from tts.train.codec import CodecTrainer
 
@@ -262,3 +294,39 @@ def test_resume_keeps_the_discriminator_it_was_started_with(corpus):
     assert (resumed.cfg.adv_weight, resumed.cfg.fm_weight, resumed.cfg.disc_channels) == (0.1, 0.5, 8)
     assert (resumed.cfg.disc, resumed.cfg.disc_seconds) == ("mpd", 0.3)
     assert "adv" in resumed.train()
+
+
+def test_subframe_head_init_keeps_a_steady_partial():
+    """A 1-sub-frame head whose bias alone makes a steady partial (bin 4j of
+    its 2400-sample window), mapped to 4 sub-frames, makes the same partial:
+    same amplitude, same phase, once the windows overlap fully."""
+    import dataclasses
+
+    from tts.codec import CodecConfig
+    from tts.codec.istft import ISTFTHead
+    from tts.train.codec import subframe_head_init
+
+    old_cfg = CodecConfig()
+    new_cfg = dataclasses.replace(old_cfg, head_subframes=4)
+    C, T, j = 8, 12, 7
+    old = ISTFTHead(C, old_cfg.head_n_fft, old_cfg.head_hop, old_cfg.max_log_mag)
+    new = ISTFTHead(C, new_cfg.head_n_fft, new_cfg.head_hop, new_cfg.max_log_mag, subframes=4)
+    F = old.n_bins
+    with torch.no_grad():
+        old.proj.weight.normal_()
+        old.proj.bias.fill_(-30.0)  # silent bins
+        old.proj.bias[4 * j] = 3.0  # log magnitude of the partial at 4j * 10 Hz
+        old.proj.bias[F:] = 0.9  # its phase (and the silent bins')
+        w, b = subframe_head_init(old.proj.weight, old.proj.bias, old_cfg, new_cfg)
+        assert w.shape == new.proj.weight.shape and b.shape == new.proj.bias.shape
+        new.proj.weight.copy_(w)
+        new.proj.bias.copy_(b)
+        x = torch.zeros(1, T, C)  # features zero: the bias speaks
+        y_old, _ = old(x)
+        y_new, _ = new(x)
+    R = old_cfg.overlap_frames
+    steady = slice(R * old_cfg.hop, T * old_cfg.hop)
+    assert float(y_old[0, steady].abs().max()) > 1e-3
+    torch.testing.assert_close(y_new[0, steady], y_old[0, steady], atol=1e-4, rtol=1e-3)
+    with pytest.raises(StatecastError, match="sub-frame"):
+        subframe_head_init(w, b, new_cfg, new_cfg)

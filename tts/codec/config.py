@@ -46,6 +46,13 @@ class CodecConfig:
     dec_in_kernel: int = 3  # causal conv from the dequantised latent
     mlp_ratio: int = 3
     max_log_mag: float = 6.0  # clamp on the predicted log magnitude (exp(6) ~ 400)
+    # iSTFT head sub-frames per frame (S). S = 1: one spectrum per frame, window
+    # n_fft. S > 1: S spectra per frame at hop H/S with window n_fft/S (same
+    # overlap R), placed at the start of the frame's span, so nothing is
+    # delayed. Shorter windows ask the decoder for a phase that only has to
+    # stay coherent over H/S samples instead of H (see tts/codec/README.md).
+    # Only the decoder depends on it: the encoder and its tokens do not.
+    head_subframes: int = 1
     extra: dict = field(default_factory=dict)  # free-form notes (training rule, data)
 
     def __post_init__(self):
@@ -53,6 +60,8 @@ class CodecConfig:
         object.__setattr__(self, "levels", tuple(int(v) for v in self.levels))
         if self.n_fft % self.hop:
             raise StatecastError(f"codec n_fft ({self.n_fft}) must be a multiple of hop ({self.hop})")
+        if self.head_subframes < 1 or self.hop % self.head_subframes:
+            raise StatecastError(f"codec hop ({self.hop}) must be divisible by head_subframes ({self.head_subframes})")
         if self.hop % self.enc_subframes:
             raise StatecastError(f"codec hop ({self.hop}) must be divisible by enc_subframes")
         if any(v < 2 for v in self.levels) or not self.levels:
@@ -88,6 +97,21 @@ class CodecConfig:
         return self.n_fft // self.hop
 
     @property
+    def head_hop(self) -> int:
+        """Hop of the iSTFT head's spectra: H / S."""
+        return self.hop // self.head_subframes
+
+    @property
+    def head_n_fft(self) -> int:
+        """Synthesis window of the iSTFT head: n_fft / S (overlap R is the same)."""
+        return self.n_fft // self.head_subframes
+
+    @property
+    def tail_samples(self) -> int:
+        """Overlap-add samples still owed after the last frame (flushed at the end of a stream)."""
+        return self.head_n_fft - self.head_hop
+
+    @property
     def lookahead_frames(self) -> int:
         """Future frames the decoder needs before it can emit a frame's audio."""
         return 0
@@ -120,7 +144,8 @@ class CodecConfig:
             "bits_per_frame": round(self.bits_per_frame, 3),
             "bitrate_bps": round(self.bitrate, 1),
             "lookahead_frames": self.lookahead_frames,
-            "synthesis_window_samples": self.n_fft,
+            "synthesis_window_samples": self.head_n_fft,
+            "synthesis_hop_samples": self.head_hop,
             "frame_center_offset_samples": self.frame_center_offset,
         }
 

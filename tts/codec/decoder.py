@@ -27,7 +27,7 @@ class DecoderState:
 
     in_conv: (B, k_in - 1, K*G)  last latent frames seen by the input conv
     blocks:  D x (B, k - 1, C)   last inputs of each block's depthwise conv
-    tail:    (B, n_fft - H)      overlap-add samples still awaiting later frames
+    tail:    (B, n_fft/S - H/S)  overlap-add samples still awaiting later frames (S: head_subframes)
     frames:  frames decoded so far (same for every row of the batch)
     """
 
@@ -78,7 +78,7 @@ class Decoder(nn.Module):
             for _ in range(cfg.dec_blocks)
         )
         self.norm_out = nn.LayerNorm(cfg.dec_dim, eps=1e-6)
-        self.head = ISTFTHead(cfg.dec_dim, cfg.n_fft, cfg.hop, cfg.max_log_mag)
+        self.head = ISTFTHead(cfg.dec_dim, cfg.head_n_fft, cfg.head_hop, cfg.max_log_mag, cfg.head_subframes)
 
     def init_state(self, batch: int, device=None) -> DecoderState:
         dtype = torch.float32
@@ -89,7 +89,7 @@ class Decoder(nn.Module):
         )
 
     def forward(self, latent: torch.Tensor, state: DecoderState | None = None, with_spectrum: bool = False):
-        """with_spectrum (diagnostics): also return the head's (log_mag, phase), each (B, T, F)."""
+        """with_spectrum (diagnostics): also return the head's (log_mag, phase), each (B, T*S, F)."""
         if state is None:
             state = self.init_state(latent.shape[0], latent.device)
         if latent.shape[1] == 0:  # an empty chunk: nothing to emit, nothing changes

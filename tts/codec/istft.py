@@ -75,27 +75,33 @@ def analysis_spectrum(y: torch.Tensor, n_fft: int, hop: int, n_frames: int) -> t
 
 
 class ISTFTHead(nn.Module):
-    """Features (B, T, C) -> PCM (B, T*H), carrying the overlap-add tail.
+    """Features (B, T, C) -> PCM (B, T*S*h), carrying the overlap-add tail.
 
     Predicts per bin a log magnitude and a phase angle (Vocos style); the
     spectrum and the inverse FFT always run in float32, also under bf16
     autocast, because phase wraps and small magnitudes do not survive bf16.
+
+    With S = `subframes` > 1 one feature vector yields S consecutive spectra
+    (one linear map, reshaped), each hop h = H / S apart with window n_fft
+    (already divided by S): the decoder stays at the frame rate while the
+    synthesis grid is S times finer. `n_fft` and `hop` here are the head's own.
     """
 
-    def __init__(self, dim: int, n_fft: int, hop: int, max_log_mag: float):
+    def __init__(self, dim: int, n_fft: int, hop: int, max_log_mag: float, subframes: int = 1):
         super().__init__()
-        self.n_fft, self.hop, self.max_log_mag = n_fft, hop, max_log_mag
+        self.n_fft, self.hop, self.max_log_mag, self.subframes = n_fft, hop, max_log_mag, subframes
         self.n_bins = n_fft // 2 + 1
-        self.proj = nn.Linear(dim, 2 * self.n_bins)
+        self.proj = nn.Linear(dim, subframes * 2 * self.n_bins)
         self.register_buffer("window", synthesis_window(n_fft, hop), persistent=False)
 
     def init_state(self, batch: int, device=None) -> torch.Tensor:
         return torch.zeros(batch, self.n_fft - self.hop, device=device)
 
     def spectrum(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """x (B, T, C) -> (log magnitude before the clamp, phase), each (B, T, F) float32."""
+        """x (B, T, C) -> (log magnitude before the clamp, phase), each (B, T*S, F) float32."""
         h = linear_t(self, "proj", x, self.proj.weight, self.proj.bias).float()
-        log_mag, phase = h.split(self.n_bins, dim=-1)
+        B, T = h.shape[:2]
+        log_mag, phase = h.reshape(B, T * self.subframes, 2 * self.n_bins).split(self.n_bins, dim=-1)
         return log_mag, phase
 
     def frames(self, log_mag: torch.Tensor, phase: torch.Tensor) -> torch.Tensor:
@@ -107,7 +113,7 @@ class ISTFTHead(nn.Module):
             return torch.fft.irfft(spec, n=self.n_fft, dim=-1) * self.window
 
     def forward(self, x: torch.Tensor, tail: torch.Tensor | None = None, with_spectrum: bool = False):
-        """x (B, T, C), tail (B, n_fft-H) | None -> (pcm (B, T*H) float32, tail').
+        """x (B, T, C), tail (B, n_fft-h) | None -> (pcm (B, T*S*h) float32, tail').
 
         with_spectrum (diagnostics): also return the (log_mag, phase) pair the
         frames were made from.

@@ -21,8 +21,8 @@ from .segment import text_phrases
 def synthesize_ref(synth, text: str, voice=None, speed: float = 1.0) -> tuple[np.ndarray, torch.Tensor, list]:
     """-> (pcm (N,) float32, tokens (K, T), [WordTimestamp]), greedy decoding.
 
-    N = (T + R - 1) * H: the T frames' hop spans plus the overlap-add tail of
-    the last windows (R = n_fft / H).
+    N = T * H + codec.cfg.tail_samples: the T frames' hop spans plus the
+    overlap-add tail of the last windows.
     """
     model, codec = synth.model, synth.codec
     vec, lang = synth.resolve_voice(voice)

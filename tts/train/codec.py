@@ -17,14 +17,17 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
+from torch import nn
 
 from ..codec import Codec, CodecConfig
 from ..codec.weights import save_codec
+from ..errors import StatecastError
 from ..paths import cache_root, writable_dir
 from . import checkpoint as ckpt
 from .audio_data import HELDOUT_RULE, CropSampler, fixed_eval_batch, load_clips
@@ -107,6 +110,71 @@ def inherit_run_settings(cfg: CodecTrainConfig, saved: dict) -> None:
         cfg.disc_seconds = cfg.disc_seconds or saved.get("disc_seconds")
 
 
+# Overrides a run started with --init-from may still apply: they change only
+# the iSTFT head, so the encoder, its tokens and the decoder's trunk carry over.
+HEAD_FIELDS = ("head_subframes",)
+
+
+def with_decoder_overrides(codec_cfg: CodecConfig, overrides: dict) -> CodecConfig:
+    """The init checkpoint's config with the head-only overrides of `overrides` applied."""
+    head = {k: v for k, v in overrides.items() if k in HEAD_FIELDS}
+    return dataclasses.replace(codec_cfg, **head) if head else codec_cfg
+
+
+def subframe_head_init(weight: torch.Tensor, bias: torch.Tensor, old: CodecConfig, new: CodecConfig):
+    """A one-spectrum-per-frame head's projection -> a start for a head of
+    S = new.head_subframes spectra per frame. -> (weight, bias) of the new head.
+
+    weight (2F, C), bias (2F,) with F = old.n_fft/2 + 1 -> (S*2F', C), (S*2F',)
+    with F' = new.head_n_fft/2 + 1. Bin j of the short window sits at the
+    frequency of bin j*S of the long one, so every sub-frame starts from the
+    long frame's row for that frequency: log magnitudes lowered by log S (a
+    window S times shorter sums S times less of a sinusoid), phases advanced by
+    the sinusoid's rotation over the sub-frame's start offset (2 pi j s h / n),
+    so that a steady partial keeps its phase from one sub-frame to the next.
+    Only a start: the sub-frames lie earlier in the frame than the long window's
+    centre, and training moves them there.
+    """
+    S, F_old = new.head_subframes, old.n_fft // 2 + 1
+    if old.head_subframes != 1 or old.n_fft != new.n_fft or S == 1:
+        raise StatecastError("subframe_head_init maps a 1-sub-frame head to a finer one of the same n_fft")
+    n, h = new.head_n_fft, new.head_hop
+    bins = torch.arange(n // 2 + 1)
+    rows = bins * S
+    w_mag, w_ph = weight[:F_old][rows], weight[F_old:][rows]
+    b_mag, b_ph = bias[:F_old][rows] - math.log(S), bias[F_old:][rows]
+    ws, bs = [], []
+    for s in range(S):
+        ws += [w_mag, w_ph]
+        bs += [b_mag, b_ph + 2 * math.pi * bins * s * h / n]
+    return torch.cat(ws), torch.cat(bs)
+
+
+def load_init_weights(model: nn.Module, state: dict, init_cfg: CodecConfig | None = None) -> list[str]:
+    """Load `state` into `model`, except tensors whose shape the new config
+    changed (the iSTFT head of a finer head_subframes); those start from
+    `subframe_head_init` where `init_cfg` allows it. -> their names.
+
+    Anything else that does not fit is an error, as in a strict load.
+    """
+    own = model.state_dict()
+    fresh = [k for k, v in state.items() if k in own and own[k].shape != v.shape]
+    if any(not k.startswith("decoder.head.") for k in fresh):
+        raise StatecastError(f"init checkpoint does not fit this codec: {fresh}")
+    weights = {k: v for k, v in state.items() if k not in fresh}
+    new_cfg = getattr(model, "cfg", None)
+    head = "decoder.head.proj."
+    if fresh and init_cfg is not None and new_cfg is not None and init_cfg.head_subframes == 1:
+        w, b = subframe_head_init(state[head + "weight"], state[head + "bias"], init_cfg, new_cfg)
+        weights |= {head + "weight": w, head + "bias": b}
+        fresh = []
+    model.load_state_dict(weights, strict=not fresh)
+    missing = set(own) - set(weights) - set(fresh)
+    if missing:
+        raise StatecastError(f"init checkpoint lacks {sorted(missing)}")
+    return fresh
+
+
 def run_dir(run: str) -> Path:
     return cache_root() / "train" / "codec" / run
 
@@ -142,16 +210,26 @@ class CodecTrainer:
             inherit_run_settings(cfg, payload.get("train_config", {}))
         if payload or init:
             self.codec_cfg = CodecConfig.from_dict((payload or init)["codec_config"])
+            if init and not payload:
+                self.codec_cfg = with_decoder_overrides(self.codec_cfg, cfg.model)
             if cfg.model and any(getattr(self.codec_cfg, k, None) != v for k, v in cfg.model.items()):
-                print(f"note: resuming {resume.name}; model overrides {cfg.model} ignored "
-                      "(the checkpoint's config wins; use --restart for a new model)")
+                if payload:
+                    print(f"note: resuming {resume.name}; model overrides {cfg.model} ignored "
+                          "(the checkpoint's config wins; use --restart for a new model)")
+                else:
+                    print(f"note: starting from {cfg.init_from}; only {', '.join(HEAD_FIELDS)} may be "
+                          f"overridden, so {cfg.model} is partly ignored (the checkpoint's config wins)")
         else:
             self.codec_cfg = CodecConfig(**{**cfg.model, "extra": {"heldout": HELDOUT_RULE}})
         torch.manual_seed(cfg.seed)
         self.model = Codec(self.codec_cfg).to(self.device)
         if init:
-            self.model.load_state_dict(init["model"])
-            print(f"initialised from {cfg.init_from} (step {init['step']})")
+            init_cfg = CodecConfig.from_dict(init["codec_config"])
+            fresh = load_init_weights(self.model, init["model"], init_cfg)
+            print(f"initialised from {cfg.init_from} (step {init['step']})"
+                  + (f"; new, untrained: {', '.join(fresh)}" if fresh else "")
+                  + (f"; head mapped to {self.codec_cfg.head_subframes} sub-frames"
+                     if self.codec_cfg.head_subframes != init_cfg.head_subframes and not fresh else ""))
         if cfg.freeze_encoder:
             for m in (self.model.encoder, self.model.quantizer):
                 m.requires_grad_(False)

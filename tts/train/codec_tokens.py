@@ -52,13 +52,22 @@ def codec_identity(codec: Codec, source: str) -> dict:
             "encoder_sha256": encoder_identity(codec), "source": source}
 
 
+# Config fields that shape only the decoder: a codec that differs in them (a
+# fine-tune with a finer iSTFT head) still makes the same tokens.
+DECODER_ONLY_FIELDS = ("dec_dim", "dec_blocks", "dec_kernel", "dec_in_kernel", "max_log_mag", "head_subframes")
+
+
+def _token_fields(config: dict | None) -> dict | None:
+    return None if config is None else {k: v for k, v in config.items() if k not in DECODER_ONLY_FIELDS}
+
+
 def same_tokenizer(recorded: dict, ident: dict) -> bool:
     """Do two codec identities (codec_identity) make the same tokens?
 
-    Same config, and the same encoder + quantizer weights; a record written
+    Same config up to decoder-only fields, and the same encoder + quantizer weights; a record written
     before encoder hashes were kept is matched on all the weights instead.
     """
-    if recorded.get("config") != ident["config"]:
+    if _token_fields(recorded.get("config")) != _token_fields(ident["config"]):
         return False
     if recorded.get("encoder_sha256"):
         return recorded["encoder_sha256"] == ident["encoder_sha256"]
