@@ -110,7 +110,8 @@ def run(args) -> int:
     write_catalogue(out, voices, default)
     bundle = load_bundle(out)  # the server's own loader: fails here, not in production
     size = sum(f.stat().st_size for f in out.rglob("*") if f.is_file())
-    codec_from = "the codec already there" if c_path is None else f"{c_path.name} ({args.codec_run})"
-    print(f"packed {a_path.name} ({args.acoustic_run}) + {codec_from} -> {out}: "
+    # The run is the checkpoint's folder: with --*-checkpoint the --*-run flags are not what was packed.
+    codec_from = "the codec already there" if c_path is None else f"{c_path.name} ({c_path.parent.name})"
+    print(f"packed {a_path.name} ({a_path.parent.name}) + {codec_from} -> {out}: "
           f"{len(bundle.voices)} voices, default {bundle.default}, {size / 1e6:.1f} MB")
     return 0
