@@ -73,7 +73,7 @@ def main() -> None:
         with torch.inference_mode():
             latent = codec.quantizer.dequantize(codec.encode(audio, sr)[None])
             _, _, (log_mag, phase) = dec(latent, with_spectrum=True)
-            teacher = analysis_spectrum(torch.from_numpy(audio)[None], cfg.n_fft, cfg.hop, log_mag.shape[1])
+            teacher = analysis_spectrum(torch.from_numpy(audio)[None], dec.head.n_fft, dec.head.hop, log_mag.shape[1])
             t_log_mag, t_phase = torch.log(teacher.abs().clamp_min(1e-7)), torch.angle(teacher)
             pairs = {"codec": (log_mag, phase), "cmag_tphase": (log_mag, t_phase),
                      "tmag_cphase": (t_log_mag, phase), "resynth": (t_log_mag, t_phase)}
@@ -81,7 +81,7 @@ def main() -> None:
                 pairs[f"cmag_gl{args.griffin_lim}"] = (log_mag, griffin_lim(dec.head, log_mag, phase,
                                                                             args.griffin_lim))
             for v, (lm, ph) in pairs.items():
-                pcm, _ = overlap_add(dec.head.frames(lm, ph), None, cfg.hop)
+                pcm, _ = overlap_add(dec.head.frames(lm, ph), None, dec.head.hop)  # the head's own grid (sub-frames)
                 out = pcm[0, : audio.shape[0]].clamp(-1.0, 1.0).numpy()
                 sf.write(args.out_dir / v / f"{stem}.codec.wav", out, cfg.sample_rate, subtype="PCM_16")
                 # The take itself, by absolute path (a path joined to an absolute one is that one).
