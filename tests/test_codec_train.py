@@ -330,3 +330,24 @@ def test_subframe_head_init_keeps_a_steady_partial():
     torch.testing.assert_close(y_new[0, steady], y_old[0, steady], atol=1e-4, rtol=1e-3)
     with pytest.raises(StatecastError, match="sub-frame"):
         subframe_head_init(w, b, new_cfg, new_cfg)
+
+
+def test_load_init_weights_refuses_what_does_not_fit():
+    """Only the iSTFT head may change shape; a missing or extra tensor, or a
+    resized trunk layer, is an error rather than a silently partial start."""
+    import dataclasses
+
+    from tts.codec import Codec, tiny_config
+    from tts.train.codec import load_init_weights
+
+    base = Codec(tiny_config())
+    state = base.state_dict()
+    finer = Codec(dataclasses.replace(tiny_config(), head_subframes=4))
+    assert load_init_weights(finer, state, base.cfg) == []  # head mapped, nothing left fresh
+    assert torch.equal(finer.decoder.blocks[0].gamma, base.decoder.blocks[0].gamma)
+    with pytest.raises(StatecastError, match="has extra"):
+        load_init_weights(Codec(tiny_config()), {**state, "decoder.stray": torch.zeros(1)}, base.cfg)
+    with pytest.raises(StatecastError, match="lacks"):
+        load_init_weights(Codec(tiny_config()), {k: v for k, v in state.items() if "blocks.0." not in k}, base.cfg)
+    with pytest.raises(StatecastError, match="does not fit"):
+        load_init_weights(Codec(tiny_config(dec_dim=48)), state, base.cfg)

@@ -168,10 +168,12 @@ def load_init_weights(model: nn.Module, state: dict, init_cfg: CodecConfig | Non
         w, b = subframe_head_init(state[head + "weight"], state[head + "bias"], init_cfg, new_cfg)
         weights |= {head + "weight": w, head + "bias": b}
         fresh = []
+    # A non-strict load would pass over keys on either side silently: check both here.
+    missing, unexpected = set(own) - set(weights) - set(fresh), set(state) - set(own)
+    if missing or unexpected:
+        raise StatecastError(f"init checkpoint does not fit this codec: lacks {sorted(missing)}, "
+                             f"has extra {sorted(unexpected)}")
     model.load_state_dict(weights, strict=not fresh)
-    missing = set(own) - set(weights) - set(fresh)
-    if missing:
-        raise StatecastError(f"init checkpoint lacks {sorted(missing)}")
     return fresh
 
 
