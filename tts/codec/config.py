@@ -21,6 +21,14 @@ from ..config_dict import config_from_dict, config_to_dict
 from ..errors import StatecastError
 
 
+# Fields that shape only the decoder: two codecs that differ in nothing else
+# make the same tokens (a decoder fine-tuned on a frozen encoder).
+DECODER_FIELDS = ("dec_dim", "dec_blocks", "dec_kernel", "dec_in_kernel", "max_log_mag", "head_subframes")
+# Of those, the ones a fine-tune may change while keeping the decoder's trunk:
+# they reshape only the iSTFT head.
+HEAD_FIELDS = ("head_subframes",)
+
+
 @dataclass(frozen=True)
 class CodecConfig:
     sample_rate: int = 24000

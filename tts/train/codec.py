@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-from torch import nn
 
 from ..codec import Codec, CodecConfig
+from ..codec.config import HEAD_FIELDS
 from ..codec.weights import save_codec
 from ..errors import StatecastError
 from ..paths import cache_root, writable_dir
@@ -110,13 +110,9 @@ def inherit_run_settings(cfg: CodecTrainConfig, saved: dict) -> None:
         cfg.disc_seconds = cfg.disc_seconds or saved.get("disc_seconds")
 
 
-# Overrides a run started with --init-from may still apply: they change only
-# the iSTFT head, so the encoder, its tokens and the decoder's trunk carry over.
-HEAD_FIELDS = ("head_subframes",)
-
-
-def with_decoder_overrides(codec_cfg: CodecConfig, overrides: dict) -> CodecConfig:
-    """The init checkpoint's config with the head-only overrides of `overrides` applied."""
+def with_head_overrides(codec_cfg: CodecConfig, overrides: dict) -> CodecConfig:
+    """The init checkpoint's config with the head-only overrides of `overrides` applied
+    (HEAD_FIELDS: the encoder, its tokens and the decoder's trunk carry over)."""
     head = {k: v for k, v in overrides.items() if k in HEAD_FIELDS}
     return dataclasses.replace(codec_cfg, **head) if head else codec_cfg
 
@@ -150,10 +146,11 @@ def subframe_head_init(weight: torch.Tensor, bias: torch.Tensor, old: CodecConfi
     return torch.cat(ws), torch.cat(bs)
 
 
-def load_init_weights(model: nn.Module, state: dict, init_cfg: CodecConfig | None = None) -> list[str]:
-    """Load `state` into `model`, except tensors whose shape the new config
-    changed (the iSTFT head of a finer head_subframes); those start from
-    `subframe_head_init` where `init_cfg` allows it. -> their names.
+def load_init_weights(model: Codec, state: dict, init_cfg: CodecConfig) -> list[str]:
+    """Load `state` (a codec of config `init_cfg`) into `model`, except tensors
+    whose shape the new config changed (the iSTFT head of another
+    head_subframes); those start from `subframe_head_init` when `init_cfg` has
+    a one-spectrum head, else stay freshly initialised. -> the fresh ones' names.
 
     Anything else that does not fit is an error, as in a strict load.
     """
@@ -162,10 +159,9 @@ def load_init_weights(model: nn.Module, state: dict, init_cfg: CodecConfig | Non
     if any(not k.startswith("decoder.head.") for k in fresh):
         raise StatecastError(f"init checkpoint does not fit this codec: {fresh}")
     weights = {k: v for k, v in state.items() if k not in fresh}
-    new_cfg = getattr(model, "cfg", None)
     head = "decoder.head.proj."
-    if fresh and init_cfg is not None and new_cfg is not None and init_cfg.head_subframes == 1:
-        w, b = subframe_head_init(state[head + "weight"], state[head + "bias"], init_cfg, new_cfg)
+    if fresh and init_cfg.head_subframes == 1:
+        w, b = subframe_head_init(state[head + "weight"], state[head + "bias"], init_cfg, model.cfg)
         weights |= {head + "weight": w, head + "bias": b}
         fresh = []
     # A non-strict load would pass over keys on either side silently: check both here.
@@ -213,7 +209,7 @@ class CodecTrainer:
         if payload or init:
             self.codec_cfg = CodecConfig.from_dict((payload or init)["codec_config"])
             if init and not payload:
-                self.codec_cfg = with_decoder_overrides(self.codec_cfg, cfg.model)
+                self.codec_cfg = with_head_overrides(self.codec_cfg, cfg.model)
             if cfg.model and any(getattr(self.codec_cfg, k, None) != v for k, v in cfg.model.items()):
                 if payload:
                     print(f"note: resuming {resume.name}; model overrides {cfg.model} ignored "

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 from ..codec import Codec
+from ..codec.config import DECODER_FIELDS
 from ..data.manifest import corpus_dir, read_manifest
 from ..errors import StatecastError
 from ..paths import cache_root, writable_dir
@@ -52,13 +53,8 @@ def codec_identity(codec: Codec, source: str) -> dict:
             "encoder_sha256": encoder_identity(codec), "source": source}
 
 
-# Config fields that shape only the decoder: a codec that differs in them (a
-# fine-tune with a finer iSTFT head) still makes the same tokens.
-DECODER_ONLY_FIELDS = ("dec_dim", "dec_blocks", "dec_kernel", "dec_in_kernel", "max_log_mag", "head_subframes")
-
-
 def _token_fields(config: dict | None) -> dict | None:
-    return None if config is None else {k: v for k, v in config.items() if k not in DECODER_ONLY_FIELDS}
+    return None if config is None else {k: v for k, v in config.items() if k not in DECODER_FIELDS}
 
 
 def same_tokenizer(recorded: dict, ident: dict) -> bool:
