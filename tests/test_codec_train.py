@@ -351,3 +351,94 @@ def test_load_init_weights_refuses_what_does_not_fit():
         load_init_weights(Codec(tiny_config()), {k: v for k, v in state.items() if "blocks.0." not in k}, base.cfg)
     with pytest.raises(StatecastError, match="does not fit"):
         load_init_weights(Codec(tiny_config(dec_dim=48)), state, base.cfg)
+
+
+def _write_latents(corpus, directory, dim: int, hop: int, encode_frame: bool = True):
+    """Latent files for every clip: dim 0 holds frame index / 1000 (so a crop's latents say where
+    in the clip they come from), the rest a slow ramp; returns the directory."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for row in map(json.loads, open(corpus)):
+        T = -(-int(round(row["duration"] * SR)) // hop)
+        lat = np.tile(np.linspace(-0.5, 0.5, T, dtype=np.float32)[:, None], (1, dim))
+        if encode_frame:
+            lat[:, 0] = np.arange(T) / 1000
+        np.save(directory / f"{row['id']}.npy", lat.astype(np.float16))
+    return directory
+
+
+def test_latent_crops_are_frame_aligned_unscaled_and_inside_the_clip(corpus, tmp_path):
+    from tts.train.audio_data import LatentCropSampler, load_clips, read_crop
+
+    hop, crop = 600, 12000  # 20 frames of a 1.2 s clip (48 frames)
+    train, _ = load_clips(corpus, SR)
+    lat_dir = _write_latents(corpus, tmp_path / "lat", 8, hop)
+    sampler = LatentCropSampler(train, crop, batch=4, seed=0, start_step=0, latents_dir=lat_dir, hop=hop,
+                                share=0.5)
+    by_id = {c.id: c for c in train}
+    seen_starts = set()
+    for _, (x, lat, use) in zip(range(6), sampler):
+        assert x.shape == (4, crop) and lat.shape == (4, crop // hop, 8)
+        assert use.tolist() == [True, True, False, False]
+        assert not lat[~use].any()
+        for b in range(2):
+            f0 = int(round(float(lat[b, 0, 0]) * 1000))
+            assert np.allclose(lat[b, :, 0].numpy() * 1000, np.arange(f0, f0 + crop // hop), atol=0.6)
+            assert (f0 + crop // hop) * hop <= by_id[train[0].id].frames  # wholly inside (all clips 1.2 s)
+            # the audio is the clip's own samples at that frame, not rescaled
+            match = [c for c in train if np.array_equal(read_crop(c.path, f0 * hop, crop), x[b].numpy())]
+            assert match, "paired crop is not the clip's audio at the latents' frame"
+            seen_starts.add(f0)
+    assert len(seen_starts) > 3  # random starts, not always 0
+    none = LatentCropSampler(train, crop, batch=4, seed=0, start_step=0, latents_dir=lat_dir, hop=hop, share=0.0)
+    assert not next(iter(none))[2].any()
+    with pytest.raises(StatecastError, match="has latents"):
+        LatentCropSampler(train, crop, 4, 0, 0, tmp_path / "empty", hop, 0.5)
+
+
+def test_decoder_finetune_on_given_latents(corpus, tmp_path):
+    """--latents: given latents replace the encoder's for the items that use them (the decoder
+    renders exactly those), the encoder stays frozen, held-out loss on them is logged, and the
+    recipe refuses them without a frozen encoder."""
+    from tts.train import checkpoint as ckpt
+    from tts.train.audio_data import fixed_latent_eval_batch
+    from tts.train.codec import CodecTrainer, run_dir
+    from tts.train.codec_tokens import encoder_identity
+
+    CodecTrainer(_cfg(corpus, run="base", max_steps=1)).train()
+    base_path = ckpt.latest_checkpoint(run_dir("base"))
+    base = CodecTrainer(_cfg(corpus, run="base", max_steps=1)).model.eval()
+    dim = base.cfg.n_codebooks * len(base.cfg.levels)
+    lat_dir = _write_latents(corpus, tmp_path / "lat", dim, base.cfg.hop, encode_frame=False)
+
+    with pytest.raises(StatecastError, match="needs --freeze-encoder"):
+        CodecTrainer(_cfg(corpus, run="g0", init_from=str(base_path), latents=str(lat_dir)))
+    t = CodecTrainer(_cfg(corpus, run="g", max_steps=3, init_from=str(base_path), freeze_encoder=True,
+                          latents=str(lat_dir), latent_share=0.5))
+    assert t.latent_eval_batch is not None
+    x, lat = fixed_latent_eval_batch(t.train_clips, lat_dir, t.crop, base.cfg.hop, 3)
+    t.model.eval()
+    use = torch.tensor([True] + [False] * (x.shape[0] - 1))
+    with torch.no_grad():
+        _, y_hat, _, _ = t._recon(x, (lat, use))
+        own, _ = t.model.decoder(lat[:1])
+        enc, _ = t.model.decoder(t.model.quantizer(t.model.encoder(x[1:]))[0])
+    lo = t.margin
+    assert torch.allclose(y_hat[:1], own[:, lo:lo + y_hat.shape[1]], atol=1e-5)
+    assert torch.allclose(y_hat[1:], enc[:, lo:lo + y_hat.shape[1]], atol=1e-5)
+    t.train()
+    assert encoder_identity(t.model) == encoder_identity(base)
+    log = [json.loads(line) for line in (run_dir("g") / "log.jsonl").read_text().splitlines()]
+    assert any(np.isfinite(r.get("val_latents_mel", np.nan)) for r in log)
+
+
+def test_init_from_an_exported_codec_directory(corpus, tmp_path):
+    """A fine-tune can start from shipped weights (voices/codec) when no training run is cached."""
+    from tts.codec.weights import save_codec
+    from tts.train.codec import CodecTrainer
+
+    base = CodecTrainer(_cfg(corpus, run="base", max_steps=1)).model.eval()
+    save_codec(base, tmp_path / "exported", {"step": 7, "run": "base"}, dtype=torch.float16)
+    t = CodecTrainer(_cfg(corpus, run="from-dir", init_from=str(tmp_path / "exported"), freeze_encoder=True))
+    for k, v in base.state_dict().items():
+        w = t.model.state_dict()[k]
+        assert w.dtype == torch.float32 and torch.equal(w, v.half().float()), k

@@ -140,3 +140,37 @@ def test_keep_codec_swaps_the_acoustic_model_only_for_the_same_token_cache(runs)
     cli, args = _parse("voices", "--acoustic-run", "b", "--keep-codec", "--out", str(runs / "empty"))
     with pytest.raises(StatecastError, match="--keep-codec needs a packed bundle"):
         cli.run(args)
+
+
+def test_keep_acoustic_swaps_the_codec_only_for_one_with_the_packed_encoder(runs):
+    from tts.train import checkpoint as ckpt
+    from tts.train.codec import run_dir
+
+    cli, args = _parse("voices", "--acoustic-run", "a", "--codec-run", "good", "--out", str(runs / "v"))
+    assert cli.run(args) == 0
+    acoustic_bytes = (runs / "v/acoustic/model.safetensors").read_bytes()
+    codec_before = (runs / "v/codec/model.safetensors").read_bytes()
+    # A decoder fine-tuned from the packed codec: same encoder and quantizer, other decoder weights.
+    payload = ckpt.load_checkpoint(ckpt.latest_checkpoint(run_dir("good")))
+    payload["model"] = {k: v + 0.01 if k.startswith("decoder.") and v.is_floating_point() else v
+                        for k, v in payload["model"].items()}
+    payload["train_config"] = {"run": "tuned"}
+    run_dir("tuned").mkdir(parents=True)
+    ckpt.save_checkpoint(run_dir("tuned"), 2, payload)
+
+    cli, args = _parse("voices", "--codec-run", "tuned", "--keep-acoustic", "--out", str(runs / "v"))
+    assert cli.run(args) == 0
+    assert (runs / "v/acoustic/model.safetensors").read_bytes() == acoustic_bytes
+    assert (runs / "v/codec/model.safetensors").read_bytes() != codec_before
+    assert json.loads((runs / "v/codec/config.json").read_text())["meta"]["run"] == "tuned"
+    # A codec with another encoder would change what the packed model's tokens mean: refused, nothing written.
+    after = (runs / "v/codec/model.safetensors").read_bytes()
+    cli, args = _parse("voices", "--codec-run", "other", "--keep-acoustic", "--out", str(runs / "v"))
+    with pytest.raises(StatecastError, match="its encoder differs"):
+        cli.run(args)
+    assert (runs / "v/codec/model.safetensors").read_bytes() == after
+    for bad, pattern in ((["--keep-acoustic", "--out", str(runs / "empty")], "--keep-acoustic needs a packed"),
+                         (["--keep-acoustic", "--keep-codec", "--out", str(runs / "v")], "would pack nothing")):
+        cli, args = _parse("voices", "--codec-run", "tuned", *bad)
+        with pytest.raises(StatecastError, match=pattern):
+            cli.run(args)

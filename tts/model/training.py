@@ -226,3 +226,11 @@ def export_checkpoint(checkpoint_path: Path, out_dir: Path, dtype: torch.dtype =
     if p.get("averaged_from"):  # statecast train average: name the run/step of each source
         meta["averaged_from"] = [f"{Path(x).parent.name}/{Path(x).name}" for x in p["averaged_from"]]
     return save_acoustic(model, out_dir, meta, dtype)
+
+
+def model_from_checkpoint(checkpoint_path: Path) -> AcousticModel:
+    """The model of a training checkpoint, in eval mode on the CPU."""
+    p = _load_payload(checkpoint_path)
+    model = AcousticModel(AcousticConfig.from_dict(p["model_config"]))
+    model.load_state_dict(p["model"])
+    return model.eval()

@@ -3,6 +3,7 @@
     statecast train acoustic [--run NAME] [--max-steps N] [--device auto|cpu|cuda] ...
     statecast train acoustic --export voices/acoustic [--run NAME | --checkpoint PATH]
     statecast train acoustic --synthetic DIR --max-steps 50     # no corpus needed: smoke test
+    statecast train acoustic --latents NAME [--weights voices/acoustic | --run NAME | --checkpoint PATH]
 
 Data: the corpus manifest plus codec tokens cached per clip as
 <cache>/tokens/<codec-id>/<clip id>.npy ((K, T) int16). Training resumes
@@ -39,7 +40,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="start a fresh run from this acoustic checkpoint's weights (new optimiser and schedule)")
     g.add_argument("--scan-impl", default="auto", help="selective scan: auto, chunked, ref, triton")
     add_model_argument(g, "AcousticConfig", "--model d_model=192 --model n_layers=8")
-    add_after_training_group(p)
+    g = add_after_training_group(p)
+    g.add_argument("--latents", metavar="NAME",
+                   help="write the model's teacher-forced expected latents of every clip with tokens to "
+                        "<cache>/latents/NAME (what a codec decoder fine-tune reads with --latents) and exit")
+    g.add_argument("--weights", metavar="DIR", help="--latents with an exported model (e.g. voices/acoustic)")
 
 
 def run(args) -> int:
@@ -52,6 +57,9 @@ def run(args) -> int:
         out = export_checkpoint(path, Path(args.export))
         print(f"exported {path.name} -> {out}/model.safetensors + config.json")
         return 0
+
+    if args.latents:
+        return write_latents(args)
 
     manifest, tokens = args.manifest, args.tokens
     model = dict(args.model)
@@ -78,4 +86,26 @@ def run(args) -> int:
                               restart=args.restart)
     summary = trainer.train()
     print(json.dumps(summary, indent=2))
+    return 0
+
+
+def write_latents(args) -> int:
+    from pathlib import Path
+
+    import torch
+
+    from ..model.training import model_from_checkpoint, run_dir
+    from ..model.weights import load_acoustic
+    from .student_latents import latents_dir, write_student_latents
+
+    torch.set_num_threads(max(1, args.threads))
+    if args.weights:
+        model, source = load_acoustic(args.weights), str(args.weights)
+    else:
+        path = chosen_checkpoint(args, run_dir)
+        model, source = model_from_checkpoint(path), str(path)
+    model = model.float()
+    out = latents_dir(args.latents)
+    counts = write_student_latents(model, out, args.manifest, args.tokens, source, progress=not args.no_progress)
+    print(f"latents -> {out}: {counts['written']} written, {counts['skipped']} already there")
     return 0

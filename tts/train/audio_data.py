@@ -91,3 +91,70 @@ def fixed_eval_batch(clips: list[Clip], crop: int, count: int) -> torch.Tensor |
     if not clips:
         return None
     return torch.from_numpy(np.stack([read_crop(c.path, 0, crop) for c in clips[:count]]))
+
+
+class LatentCropSampler(CropSampler):
+    """Endless batches mixing encoder crops with crops paired with given latents.
+
+    Yields (x (B, crop) float32, latents (B, crop // hop, D) float32, use (B,) bool).
+    Item b with use[b] is a crop that starts on a frame boundary of a clip
+    with a latent file (``<latents_dir>/<id>.npy``, (T, D), frame t <-> samples
+    [t*hop, (t+1)*hop)), read at its recorded level: no random gain, since
+    the latents encode the clip's loudness as it was. It lies wholly inside
+    the clip (a latent past the end would be a made-up input), so clips
+    shorter than a crop are not drawn for it. The other items are the plain
+    random crops of ``CropSampler`` (their latent rows are zeros, unused).
+    A share ``share`` of each batch, rounded, is of the first kind.
+    """
+
+    def __init__(self, clips: list[Clip], crop: int, batch: int, seed: int, start_step: int,
+                 latents_dir: Path, hop: int, share: float, gain_db: tuple[float, float] = (-6.0, 3.0)):
+        super().__init__(clips, crop, batch, seed, start_step, gain_db)
+        if crop % hop:
+            raise StatecastError(f"crop {crop} is not a whole number of {hop}-sample frames")
+        self.latents_dir, self.hop = Path(latents_dir), hop
+        self.n_paired = int(round(share * batch))
+        self.frames = crop // hop
+        self.paired = [c for c in clips if c.frames >= crop and (self.latents_dir / f"{c.id}.npy").exists()]
+        if self.n_paired and not self.paired:
+            raise StatecastError(f"no clip of at least {crop} samples has latents in {self.latents_dir}")
+        first = np.load(self.latents_dir / f"{self.paired[0].id}.npy", mmap_mode="r") if self.paired else None
+        self.dim = int(first.shape[1]) if first is not None else 0
+        self.paired_weights = [c.frames for c in self.paired]
+
+    def paired_crop(self, clip: Clip, rng: random.Random) -> tuple[np.ndarray, np.ndarray]:
+        """-> (audio (crop,), latents (crop // hop, D)) from a random frame-aligned start."""
+        lat = np.load(self.latents_dir / f"{clip.id}.npy", mmap_mode="r")
+        last = min(lat.shape[0], clip.frames // self.hop) - self.frames
+        f0 = rng.randint(0, max(last, 0))
+        x = read_crop(clip.path, f0 * self.hop, self.crop)
+        return x, np.asarray(lat[f0:f0 + self.frames], dtype=np.float32)
+
+    def __iter__(self):
+        info = torch.utils.data.get_worker_info()
+        wid = info.id if info else 0
+        rng = random.Random(self.seed * 1_000_003 + self.start_step * 101 + wid + 7)
+        plain = super().__iter__()
+        while True:
+            x = next(plain)
+            lat = torch.zeros(self.batch, self.frames, self.dim)
+            use = torch.zeros(self.batch, dtype=torch.bool)
+            picks = rng.choices(self.paired, weights=self.paired_weights, k=self.n_paired) if self.n_paired else []
+            for b, clip in enumerate(picks):
+                audio, latent = self.paired_crop(clip, rng)
+                x[b] = torch.from_numpy(audio)
+                lat[b, :latent.shape[0]] = torch.from_numpy(latent)
+                use[b] = True
+            yield x, lat, use
+
+
+def fixed_latent_eval_batch(clips: list[Clip], latents_dir: Path, crop: int, hop: int, count: int):
+    """(x (n, crop), latents (n, crop // hop, D)): the first `count` held-out clips at least a crop
+    long that have latents, each from its start; None when there are none. Same every run."""
+    picked = [c for c in clips if c.frames >= crop and (Path(latents_dir) / f"{c.id}.npy").exists()][:count]
+    if not picked:
+        return None
+    x = np.stack([read_crop(c.path, 0, crop) for c in picked])
+    lat = np.stack([np.asarray(np.load(Path(latents_dir) / f"{c.id}.npy")[: crop // hop], dtype=np.float32)
+                    for c in picked])
+    return torch.from_numpy(x), torch.from_numpy(lat)

@@ -30,7 +30,8 @@ from ..codec.weights import save_codec
 from ..errors import StatecastError
 from ..paths import cache_root, writable_dir
 from . import checkpoint as ckpt
-from .audio_data import HELDOUT_RULE, CropSampler, fixed_eval_batch, load_clips
+from .audio_data import (HELDOUT_RULE, CropSampler, LatentCropSampler, fixed_eval_batch,
+                         fixed_latent_eval_batch, load_clips)
 from .discriminator import discriminator_loss, generator_losses, make_discriminator
 from .losses import MelLoss, MultiResolutionSTFTLoss
 from .loop import (Window, append_jsonl, checkpoint_on_interrupt, eval_and_checkpoint, finish, lr_factor, open_run,
@@ -81,8 +82,12 @@ class CodecTrainConfig:
     # Decoder-only fine-tuning: the encoder and quantizer keep the weights of `init_from`,
     # so the tokens they produce (the acoustic model's targets) stay valid while the
     # decoder goes on improving, with or without the discriminator.
-    init_from: str | None = None  # a codec training checkpoint whose weights start a fresh run
+    init_from: str | None = None  # a codec training checkpoint (or exported codec dir) whose weights start a fresh run
     freeze_encoder: bool = False
+    # Decoder fine-tuning on the acoustic model's own latents (tts.train.student_latents):
+    # a share of each batch decodes these instead of the encoder's, against the same audio.
+    latents: str | None = None  # a directory of <clip id>.npy latents
+    latent_share: float = 0.5
 
     @classmethod
     def from_dict(cls, d: dict) -> "CodecTrainConfig":
@@ -203,7 +208,7 @@ class CodecTrainer:
         self.device, self.dir, self.log_path = run.device, run.dir, run.log_path
         resume, payload = run.resume, run.payload
 
-        init = _load_payload(Path(cfg.init_from)) if payload is None and cfg.init_from else None
+        init = _load_init(Path(cfg.init_from)) if payload is None and cfg.init_from else None
         if payload:
             inherit_run_settings(cfg, payload.get("train_config", {}))
         if payload or init:
@@ -228,6 +233,9 @@ class CodecTrainer:
                   + (f"; new, untrained: {', '.join(fresh)}" if fresh else "")
                   + (f"; head mapped to {self.codec_cfg.head_subframes} sub-frames"
                      if self.codec_cfg.head_subframes != init_cfg.head_subframes and not fresh else ""))
+        if cfg.latents and not cfg.freeze_encoder:
+            raise StatecastError("--latents trains the decoder on the tokens the acoustic model learnt: "
+                                 "it needs --freeze-encoder")
         if cfg.freeze_encoder:
             for m in (self.model.encoder, self.model.quantizer):
                 m.requires_grad_(False)
@@ -254,6 +262,8 @@ class CodecTrainer:
         self.train_clips, self.held_clips = load_clips(cfg.manifest, self.codec_cfg.sample_rate)
         eval_len = int(round(cfg.eval_seconds * self.codec_cfg.frame_rate)) * H + 2 * self.margin
         self.eval_batch = fixed_eval_batch(self.held_clips, eval_len, cfg.eval_clips)
+        self.latent_eval_batch = (fixed_latent_eval_batch(self.held_clips, Path(cfg.latents), eval_len, H,
+                                                          cfg.eval_clips) if cfg.latents else None)
 
     # ---- state ---------------------------------------------------------------
     def _restore(self, p: dict) -> None:
@@ -281,8 +291,12 @@ class CodecTrainer:
         append_jsonl(self.log_path, record)
 
     # ---- one step ------------------------------------------------------------
-    def _recon(self, x: torch.Tensor):
-        """x (B, crop) -> (loss parts dict, scored prediction, scored target, tokens)."""
+    def _recon(self, x: torch.Tensor, given: tuple[torch.Tensor, torch.Tensor] | None = None):
+        """x (B, crop) -> (loss parts dict, scored prediction, scored target, tokens).
+
+        given: (latents (B, crop // H, D), use (B,) bool): items with use decode
+        these latents instead of the encoder's (frozen encoder only).
+        """
         with autocast(self.device):
             if self.cfg.freeze_encoder:
                 # Frozen encoder: no graph through it (cheaper) and eval mode, so it
@@ -290,6 +304,9 @@ class CodecTrainer:
                 with torch.no_grad():
                     self.model.encoder.eval()
                     latent_q, tokens = self.model.quantizer(self.model.encoder(x))
+                    if given is not None:
+                        lat, use = given
+                        latent_q = torch.where(use[:, None, None], lat.to(latent_q.dtype), latent_q)
                 pcm_hat, _ = self.model.decoder(latent_q)
             else:
                 pcm_hat, tokens = self.model(x)
@@ -298,12 +315,12 @@ class CodecTrainer:
         parts = {"mel": self.mel_loss(y_hat, y), "stft": self.stft_loss(y_hat, y)}
         return parts, y_hat, y, tokens
 
-    def train_step(self, x: torch.Tensor) -> tuple[dict, torch.Tensor]:
+    def train_step(self, x: torch.Tensor, given=None) -> tuple[dict, torch.Tensor]:
         cfg = self.cfg
         for g in self.opt.param_groups:
             g["lr"] = cfg.lr * lr_factor(self.step, cfg.warmup, cfg.max_steps, cfg.lr_min_ratio)
         self.model.train()
-        parts, y_hat, y, tokens = self._recon(x)
+        parts, y_hat, y, tokens = self._recon(x, given)
         loss = cfg.mel_weight * parts["mel"] + cfg.stft_weight * parts["stft"]
         if self.disc is not None and self.step >= cfg.adv_start:
             for g in self.opt_d.param_groups:
@@ -341,12 +358,22 @@ class CodecTrainer:
             return {}
         self.model.eval()
         parts, *_ = self._recon(self.eval_batch.to(self.device))
-        return {f"val_{k}": round(float(v), 5) for k, v in parts.items()}
+        out = {f"val_{k}": round(float(v), 5) for k, v in parts.items()}
+        if self.latent_eval_batch is not None:  # the same loss on the acoustic model's latents
+            x, lat = (t.to(self.device) for t in self.latent_eval_batch)
+            use = torch.ones(x.shape[0], dtype=torch.bool, device=self.device)
+            parts, *_ = self._recon(x, (lat, use))
+            out |= {f"val_latents_{k}": round(float(v), 5) for k, v in parts.items()}
+        return out
 
     # ---- the loop ------------------------------------------------------------
     def train(self) -> dict:
         cfg = self.cfg
-        sampler = CropSampler(self.train_clips, self.crop, cfg.batch, cfg.seed, self.step)
+        if cfg.latents:
+            sampler = LatentCropSampler(self.train_clips, self.crop, cfg.batch, cfg.seed, self.step,
+                                        Path(cfg.latents), self.codec_cfg.hop, cfg.latent_share)
+        else:
+            sampler = CropSampler(self.train_clips, self.crop, cfg.batch, cfg.seed, self.step)
         loader = torch.utils.data.DataLoader(sampler, batch_size=None, num_workers=cfg.workers)
         batches = iter(loader)
         sr = self.codec_cfg.sample_rate
@@ -362,8 +389,13 @@ class CodecTrainer:
                 if time_limit_reached(cfg.time_limit_min, t_start, self.step):
                     break
                 t0 = time.perf_counter()
-                x = next(batches).to(self.device, non_blocking=True)
-                parts, tokens = self.train_step(x)
+                item = next(batches)
+                given = None
+                if isinstance(item, (tuple, list)):  # LatentCropSampler: (x, latents, use)
+                    item, lat, use = (t.to(self.device, non_blocking=True) for t in item)
+                    given = (lat, use)
+                x = item.to(self.device, non_blocking=True)
+                parts, tokens = self.train_step(x, given)
                 if self.device.type == "cuda":
                     torch.cuda.synchronize()
                 dt = time.perf_counter() - t0
@@ -387,6 +419,20 @@ class CodecTrainer:
         s = self.stats
         return finish(self, last,
                       total_audio_s_per_compute_s=round(s["audio_seconds"] / max(s["compute_seconds"], 1e-9), 3))
+
+
+def _load_init(path: Path) -> dict:
+    """What --init-from names -> {codec_config, model, step}: a training checkpoint, or an
+    exported codec directory (e.g. voices/codec, float16 weights widened to float32), so that a
+    fine-tune can start from the shipped codec on a machine without the training run's cache."""
+    if path.is_dir():
+        from ..codec.weights import load_codec, read_config
+
+        codec = load_codec(path).float()
+        _, meta = read_config(path)
+        return {"codec_config": codec.cfg.to_dict(), "model": codec.state_dict(),
+                "step": f"{meta.get('step')} of exported run {meta.get('run')}"}
+    return _load_payload(path)
 
 
 def _load_payload(checkpoint_path: Path) -> dict:

@@ -34,9 +34,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="mrd: spectrogram magnitudes at 3 resolutions; mpd: waveform folded by periods 2-11 "
                         "(sees phase); mpd+mrd: both")
     g.add_argument("--disc-seconds", type=float, help="random window of each crop the discriminator sees (default: all)")
-    g.add_argument("--init-from", metavar="CKPT", help="start a fresh run from this codec checkpoint's weights")
+    g.add_argument("--init-from", metavar="CKPT",
+                   help="start a fresh run from this codec checkpoint's weights (or an exported codec directory, "
+                        "e.g. voices/codec)")
     g.add_argument("--freeze-encoder", action="store_true",
                    help="train the decoder only: tokens of the encoder stay valid (decoder fine-tuning)")
+    g.add_argument("--latents", metavar="DIR",
+                   help="with --freeze-encoder: a share of each batch decodes the acoustic model's own latents "
+                        "of the clip (statecast train acoustic --latents NAME writes <cache>/latents/NAME)")
+    g.add_argument("--latent-share", type=float, default=0.5, help="share of each batch from --latents (0..1)")
     g.add_argument("--adv-start", type=int, default=0, help="step at which adversarial losses start")
     add_model_argument(g, "CodecConfig", "--model dec_dim=192 --model levels=[8,5,5,5]")
     g = add_after_training_group(p)
@@ -89,6 +95,10 @@ def run(args) -> int:
     if args.export or args.resynth or args.tokenize:
         return 0
 
+    if not 0.0 <= args.latent_share <= 1.0:
+        from ..errors import StatecastError
+
+        raise StatecastError(f"--latent-share must be in [0, 1], got {args.latent_share}")
     cfg = CodecTrainConfig(
         run=args.run, manifest=args.manifest, device=args.device, threads=args.threads,
         batch=args.batch, segment=args.segment, lr=args.lr, warmup=args.warmup,
@@ -99,6 +109,7 @@ def run(args) -> int:
         workers=args.workers, seed=args.seed, time_limit_min=args.time_limit,
         progress=not args.no_progress, model=dict(args.model),
         init_from=args.init_from, freeze_encoder=args.freeze_encoder,
+        latents=args.latents, latent_share=args.latent_share,
     )
     trainer = CodecTrainer(cfg, resume_from=Path(args.checkpoint) if args.checkpoint else None,
                            restart=args.restart)

@@ -29,7 +29,8 @@ def token_dir(codec_id: str) -> Path:
     return cache_root() / "tokens" / codec_id
 
 
-def _sha(state: dict) -> str:
+def weights_sha256(state: dict) -> str:
+    """Hash of a state dict's names and float32 values (what identifies trained weights)."""
     h = hashlib.sha256()
     for name, t in sorted(state.items()):
         h.update(name.encode())
@@ -43,17 +44,18 @@ def encoder_identity(codec: Codec) -> str:
     A decoder fine-tuned with the encoder frozen (`--freeze-encoder`) keeps this
     hash, so tokens made before the fine-tuning stay valid for it.
     """
-    return _sha({f"encoder.{k}": v for k, v in codec.encoder.state_dict().items()}
+    return weights_sha256({f"encoder.{k}": v for k, v in codec.encoder.state_dict().items()}
                 | {f"quantizer.{k}": v for k, v in codec.quantizer.state_dict().items()})
 
 
 def codec_identity(codec: Codec, source: str) -> dict:
     # Hashes of the weights, not just the config: two trainings of one config are different codecs.
-    return {"config": codec.cfg.to_dict(), "tokens": codec.cfg.describe(), "weights_sha256": _sha(codec.state_dict()),
+    return {"config": codec.cfg.to_dict(), "tokens": codec.cfg.describe(),
+            "weights_sha256": weights_sha256(codec.state_dict()),
             "encoder_sha256": encoder_identity(codec), "source": source}
 
 
-def _token_fields(config: dict | None) -> dict | None:
+def token_fields(config: dict | None) -> dict | None:
     return None if config is None else {k: v for k, v in config.items() if k not in DECODER_FIELDS}
 
 
@@ -63,7 +65,7 @@ def same_tokenizer(recorded: dict, ident: dict) -> bool:
     Same config up to decoder-only fields, and the same encoder + quantizer weights; a record written
     before encoder hashes were kept is matched on all the weights instead.
     """
-    if _token_fields(recorded.get("config")) != _token_fields(ident["config"]):
+    if token_fields(recorded.get("config")) != token_fields(ident["config"]):
         return False
     if recorded.get("encoder_sha256"):
         return recorded["encoder_sha256"] == ident["encoder_sha256"]

@@ -2,6 +2,7 @@
 
     statecast train voices --acoustic-run main --codec-run dec --out voices
     statecast train voices --acoustic-run jit --keep-codec --out voices   # new acoustic model only
+    statecast train voices --codec-run gta --keep-acoustic --out voices   # new codec decoder only
 
 Exports the acoustic model and the codec (newest checkpoint of each run, or
 the files given), writes voices.json from tts.catalogue for every shipped
@@ -28,6 +29,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--keep-codec", action="store_true",
                    help="keep the codec already packed in --out; the new acoustic model must have been "
                         "trained on the same token cache as the one packed with it")
+    p.add_argument("--keep-acoustic", action="store_true",
+                   help="keep the acoustic model already packed in --out; the new codec must tokenise as the "
+                        "one packed with it (a decoder fine-tuned with its encoder frozen)")
     p.add_argument("--out", default="voices", help="bundle directory (default: voices)")
     p.add_argument("--default", dest="default_voice", help="default voice (default: tts.catalogue's)")
     p.add_argument("--fp32", action="store_true", help="store float32 weights (default float16: half the size)")
@@ -71,6 +75,33 @@ def check_kept_codec(out, codec_id: str) -> str:
     return f"keeping the codec in {out}: packed for token cache {codec_id!r}, as this acoustic model was"
 
 
+def check_kept_acoustic(out, codec) -> str:
+    """--keep-acoustic: the new codec's encoder and quantizer must equal those of the codec packed
+    in `out` (compared at the packed precision), so the packed acoustic model's tokens still mean
+    what they meant. -> a one-line verdict."""
+    import torch
+    from safetensors.torch import load_file
+
+    from ..codec.weights import read_config as read_codec_config
+    from ..voices import ACOUSTIC_DIR, CODEC_DIR
+    from ..weights_io import CONFIG, WEIGHTS
+    from .codec_tokens import token_fields
+
+    if not all((out / d / CONFIG).is_file() for d in (ACOUSTIC_DIR, CODEC_DIR)):
+        raise StatecastError(f"--keep-acoustic needs a packed bundle in {out} (codec and acoustic model)")
+    packed_cfg, _ = read_codec_config(out / CODEC_DIR)
+    if token_fields(packed_cfg.to_dict()) != token_fields(codec.cfg.to_dict()):
+        raise StatecastError(f"the codec's token config differs from the one packed in {out}")
+    packed = load_file(str(out / CODEC_DIR / WEIGHTS))
+    own = codec.state_dict()
+    tokenising = [k for k in packed if k.startswith(("encoder.", "quantizer."))]
+    if not tokenising or any(k not in own or not torch.equal(own[k].to(packed[k].dtype), packed[k])
+                             for k in tokenising):
+        raise StatecastError(f"the codec does not make the tokens of the codec packed in {out}: its encoder "
+                             "differs (only a decoder fine-tuned from it with --freeze-encoder may replace it)")
+    return f"keeping the acoustic model in {out}: the new codec's encoder is the packed one's"
+
+
 def run(args) -> int:
     from pathlib import Path
 
@@ -87,9 +118,21 @@ def run(args) -> int:
     from .codec import run_dir as codec_dir
 
     out = Path(args.out)
-    a_path = checkpoint_of(acoustic_dir, args.acoustic_run, args.acoustic_checkpoint)
-    a_cfg = AcousticConfig.from_dict(ckpt.load_checkpoint(a_path)["model_config"])
-    if args.keep_codec:
+    if args.keep_codec and args.keep_acoustic:
+        raise StatecastError("--keep-codec and --keep-acoustic together would pack nothing")
+    if args.keep_acoustic:
+        from ..model.weights import read_config as read_acoustic_config
+
+        a_path = None
+        c_path = checkpoint_of(codec_dir, args.codec_run, args.codec_checkpoint)
+        print(check_kept_acoustic(out, codec_from_checkpoint(c_path)))
+        a_cfg = read_acoustic_config(out / ACOUSTIC_DIR)[0]
+    else:
+        a_path = checkpoint_of(acoustic_dir, args.acoustic_run, args.acoustic_checkpoint)
+        a_cfg = AcousticConfig.from_dict(ckpt.load_checkpoint(a_path)["model_config"])
+    if args.keep_acoustic:
+        pass  # checked above
+    elif args.keep_codec:
         c_path = None
         print(check_kept_codec(out, a_cfg.codec_id))
     else:
@@ -104,7 +147,8 @@ def run(args) -> int:
         raise StatecastError(f"default voice {default!r} is not among {', '.join(v.name for v in voices)}")
 
     dtype = torch.float32 if args.fp32 else torch.float16
-    export_acoustic(a_path, out / ACOUSTIC_DIR, dtype)
+    if a_path is not None:
+        export_acoustic(a_path, out / ACOUSTIC_DIR, dtype)
     if c_path is not None:
         export_codec(c_path, out / CODEC_DIR, dtype)
     write_catalogue(out, voices, default)
@@ -112,6 +156,7 @@ def run(args) -> int:
     size = sum(f.stat().st_size for f in out.rglob("*") if f.is_file())
     # The run is the checkpoint's folder: with --*-checkpoint the --*-run flags are not what was packed.
     codec_from = "the codec already there" if c_path is None else f"{c_path.name} ({c_path.parent.name})"
-    print(f"packed {a_path.name} ({a_path.parent.name}) + {codec_from} -> {out}: "
+    acoustic_from = "the acoustic model already there" if a_path is None else f"{a_path.name} ({a_path.parent.name})"
+    print(f"packed {acoustic_from} + {codec_from} -> {out}: "
           f"{len(bundle.voices)} voices, default {bundle.default}, {size / 1e6:.1f} MB")
     return 0
