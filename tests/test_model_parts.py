@@ -194,3 +194,37 @@ def test_jitter_touches_inputs_not_targets():
     a, b = model.losses(batch), model.losses(batch)
     assert torch.equal(a["tokens"], b["tokens"])  # no jitter: deterministic
     assert not torch.equal(model.losses(batch, jitter=0.5)["tokens"], a["tokens"])
+
+
+def test_self_feed_reads_the_models_own_digits_for_the_chosen_frames():
+    torch.manual_seed(0)
+    model = AcousticModel(tiny_config())
+    tokens = torch.randint(0, 1000, (2, 2, 30))
+    own = model.layout.tokens_to_digits(torch.randint(0, 1000, (2, 30, 2)))  # (B, T, K, G)
+    teacher = model.prev_rows(tokens)
+    all_own = model.prev_rows(tokens, own=own, self_feed=1.0)
+    bos = model.layout.bos_index().expand(2, 1, -1)
+    assert torch.equal(all_own, torch.cat([bos, model.layout.embed_index(own)[:, :-1]], dim=1))
+    assert torch.equal(model.prev_rows(tokens, own=own, self_feed=0.0), teacher)
+    torch.manual_seed(3)
+    half = model.prev_rows(tokens, own=own, self_feed=0.5)
+    from_own = (half == all_own).all(-1) & (half != teacher).any(-1)  # whole frames switch, never part of one
+    mixed = ~((half == all_own).all(-1) | (half == teacher).all(-1))
+    assert not mixed.any() and 0.3 < from_own[:, 1:].float().mean() < 0.7
+
+
+def test_self_feed_loss_trains_on_own_predictions_not_targets():
+    torch.manual_seed(0)
+    model = AcousticModel(tiny_config()).eval()
+    tokens = torch.randint(0, 1000, (2, 2, 30))
+    batch = {"ids": torch.randint(1, 20, (2, 6)), "id_mask": torch.ones(2, 6, dtype=torch.bool),
+             "frames": torch.full((2, 6), 5), "voice": torch.tensor([0, 1]), "tokens": tokens,
+             "token_mask": torch.ones(2, 30, dtype=torch.bool)}
+    teacher = model.losses(batch)["tokens"]
+    fed = model.losses(batch, self_feed=0.9)["tokens"]
+    assert torch.isfinite(fed) and not torch.equal(fed, teacher)
+    # the first pass carries no gradient: only the trained pass does
+    model.train()
+    model.zero_grad()
+    model.losses(batch, self_feed=0.9)["tokens"].backward()
+    assert model.head.weight.grad is not None and torch.isfinite(model.head.weight.grad).all()

@@ -146,6 +146,24 @@ def test_init_from_starts_a_fresh_run_from_weights_and_resume_keeps_jitter(tmp_p
     _, args = train_args(tmp_path, "--run", "tuned", "--max-steps", "4")
     acoustic.run(args)
     assert final_params("tuned")["train_config"]["jitter"] == 0.2
+    # An exported model directory starts a run as its checkpoint would (float16 weights widened),
+    # and --self-feed is kept on resume like --jitter.
+    from tts.model.training import export_checkpoint
+
+    export_checkpoint(src, tmp_path / "exported", torch.float16)
+    _, args = train_args(tmp_path, "--run", "fed", "--max-steps", "4", "--init-from", str(tmp_path / "exported"),
+                         "--self-feed", "0.5", "--stop-at", "1")
+    acoustic.run(args)
+    _, args = train_args(tmp_path, "--run", "fed", "--max-steps", "4", "--stop-at", "2")
+    acoustic.run(args)
+    fed = final_params("fed")
+    assert fed["step"] == 2 and fed["train_config"]["self_feed"] == 0.5
+    assert fed["model_config"] == base["model_config"]
+    near = (fed["model"][k] - base["model"][k].half().float()).abs().max()
+    assert 0 < near < far / 3
+    with pytest.raises(StatecastError, match="--self-feed must be in"):
+        _, args = train_args(tmp_path, "--run", "x", "--self-feed", "0.95")
+        acoustic.run(args)
     with pytest.raises(StatecastError, match="--jitter must be in"):
         _, args = train_args(tmp_path, "--run", "x", "--jitter", "0.9")
         acoustic.run(args)

@@ -102,13 +102,20 @@ class AcousticModel(nn.Module):
         return cond, frame_mask
 
     # ---- decoder -------------------------------------------------------------------
-    def prev_rows(self, tokens: torch.Tensor, jitter: float = 0.0) -> torch.Tensor:
+    def prev_rows(self, tokens: torch.Tensor, jitter: float = 0.0, own: torch.Tensor | None = None,
+                  self_feed: float = 0.0) -> torch.Tensor:
         """Teacher forcing: tokens (B, K, T) -> embedding rows of frame t-1's digits (B, T, K*Gd).
 
         ``jitter`` > 0 moves that share of the input digits one level (training noise, see
-        ``TokenLayout.jitter``); the targets are untouched.
+        ``TokenLayout.jitter``); the targets are untouched. ``own`` (B, T, K, Gd): the
+        model's own greedy digits per frame; a ``self_feed`` share of frames, drawn at
+        random, is read from them instead of the teacher's (before any jitter).
         """
-        digits = self.layout.jitter(self.layout.tokens_to_digits(tokens.transpose(1, 2)), jitter)
+        digits = self.layout.tokens_to_digits(tokens.transpose(1, 2))
+        if own is not None and self_feed > 0:
+            pick = torch.rand(digits.shape[:2], device=digits.device) < self_feed  # (B, T): whole frames
+            digits = torch.where(pick[..., None, None], own, digits)
+        digits = self.layout.jitter(digits, jitter)
         rows = self.layout.embed_index(digits)
         bos = self.layout.bos_index().expand(rows.shape[0], 1, -1)
         return torch.cat([bos, rows[:, :-1]], dim=1)
@@ -132,25 +139,36 @@ class AcousticModel(nn.Module):
         return logits, DecoderState(new_conv, new_ssm, state.prev, state.frame)
 
     def forward(self, ids: torch.Tensor, id_mask: torch.Tensor, frames: torch.Tensor,
-                voice_idx: torch.Tensor, tokens: torch.Tensor, impl: str = "auto", jitter: float = 0.0):
+                voice_idx: torch.Tensor, tokens: torch.Tensor, impl: str = "auto", jitter: float = 0.0,
+                self_feed: float = 0.0):
         """Offline, teacher-forced pass for training.
 
         ids / id_mask / frames (B, S) with the teacher's frames per unit; voice_idx (B,);
         tokens (B, K, T); ``jitter``: input-digit noise (``prev_rows``).
+        ``self_feed`` > 0: one pass without gradients first gives the model's own greedy
+        digits for every frame (teacher-forced), and that share of input frames reads
+        them instead of the teacher's in the pass that is trained (parallel scheduled
+        sampling: the model meets the mistakes it actually makes, not only one-level slips).
         Returns (logits (B, T, K, Gd, V), log_dur (B, S), frame_mask (B, T)).
         """
         voice = self.voice_embed(voice_idx)
         h = self.encoder(ids, id_mask)
         log_dur = self.duration(h, voice, id_mask)
         cond, frame_mask = self.conditioning(h, frames, voice, tokens.shape[-1])
-        x = cond + self.digit_embed(self.prev_rows(tokens, jitter)).sum(-2)
+        own = None
+        if self_feed > 0:
+            with torch.no_grad():
+                first, _ = self.decode(cond + self.digit_embed(self.prev_rows(tokens)).sum(-2), impl=impl)
+                own = first.argmax(-1)  # (B, T, K, Gd): masked (padded) levels are -inf, never picked
+        x = cond + self.digit_embed(self.prev_rows(tokens, jitter, own, self_feed)).sum(-2)
         logits, _ = self.decode(x, impl=impl)
         return logits, log_dur, frame_mask
 
-    def losses(self, batch: dict, impl: str = "auto", jitter: float = 0.0) -> dict[str, torch.Tensor]:
+    def losses(self, batch: dict, impl: str = "auto", jitter: float = 0.0,
+               self_feed: float = 0.0) -> dict[str, torch.Tensor]:
         """Batch dict (see ``data.collate``) -> {'tokens': CE per digit, 'duration': MSE of log(1+frames)}."""
-        logits, log_dur, frame_mask = self(batch["ids"], batch["id_mask"], batch["frames"],
-                                           batch["voice"], batch["tokens"], impl=impl, jitter=jitter)
+        logits, log_dur, frame_mask = self(batch["ids"], batch["id_mask"], batch["frames"], batch["voice"],
+                                           batch["tokens"], impl=impl, jitter=jitter, self_feed=self_feed)
         frame_mask = frame_mask & batch["token_mask"]
         digits = self.layout.tokens_to_digits(batch["tokens"].transpose(1, 2))
         tok = self.layout.loss(logits, digits, frame_mask)

@@ -66,6 +66,9 @@ class AcousticTrainConfig:
     # Share of previous-frame input digits moved one level in training (exposure-bias noise;
     # held-out losses are always measured without it).
     jitter: float = 0.0
+    # Share of previous-frame inputs read from the model's own greedy output of a first,
+    # gradient-free teacher-forced pass (AcousticModel.forward); 0 = pure teacher forcing.
+    self_feed: float = 0.0
     # A fresh run starts from this acoustic checkpoint's weights (new optimiser and schedule).
     init_from: str | None = None
     model: dict = field(default_factory=dict)  # AcousticConfig overrides for a fresh run
@@ -86,10 +89,12 @@ class AcousticTrainer:
         self.device, self.dir, self.log_path = run.device, run.dir, run.log_path
         resume, payload = run.resume, run.payload
 
-        if payload and cfg.jitter == 0.0 and payload.get("train_config", {}).get("jitter"):
-            cfg.jitter = float(payload["train_config"]["jitter"])  # a resume keeps the run's noise
-            print(f"note: resuming with the run's --jitter {cfg.jitter}")
-        init = _load_payload(Path(cfg.init_from)) if payload is None and cfg.init_from else None
+        for name in ("jitter", "self_feed"):  # a resume keeps the run's input noise
+            saved = payload.get("train_config", {}).get(name) if payload else None
+            if saved and getattr(cfg, name) == 0.0:
+                setattr(cfg, name, float(saved))
+                print(f"note: resuming with the run's --{name.replace('_', '-')} {saved}")
+        init = _load_init(Path(cfg.init_from)) if payload is None and cfg.init_from else None
         if payload or init:
             self.model_cfg = AcousticConfig.from_dict((payload or init)["model_config"])
             if cfg.model:
@@ -144,7 +149,8 @@ class AcousticTrainer:
             g["lr"] = cfg.lr * lr_factor(self.step, cfg.warmup, cfg.max_steps, cfg.lr_min_ratio)
         self.model.train()
         with autocast(self.device):
-            parts = self.model.losses(_to(batch, self.device), impl=cfg.scan_impl, jitter=cfg.jitter)
+            parts = self.model.losses(_to(batch, self.device), impl=cfg.scan_impl, jitter=cfg.jitter,
+                                      self_feed=cfg.self_feed)
         loss = parts["tokens"] + cfg.dur_weight * parts["duration"]
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -208,6 +214,20 @@ class AcousticTrainer:
                 eval_and_checkpoint(self, last)
         s = self.stats
         return finish(self, last, train_frames_per_s=round(s["frames"] / max(s["compute_seconds"], 1e-9), 1))
+
+
+def _load_init(path: Path) -> dict:
+    """What --init-from names -> {model_config, model, step}: a training checkpoint, or an exported
+    model directory (e.g. voices/acoustic; float16 weights widened to float32), so that a fine-tune
+    can start from the shipped model on a machine without the training run's cache."""
+    if path.is_dir():
+        from .weights import load_acoustic, read_config
+
+        model = load_acoustic(path).float()
+        _, meta = read_config(path)
+        return {"model_config": model.cfg.to_dict(), "model": model.state_dict(),
+                "step": f"{meta.get('step')} of exported run {meta.get('run')}"}
+    return _load_payload(path)
 
 
 def _load_payload(checkpoint_path: Path) -> dict:

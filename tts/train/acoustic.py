@@ -36,8 +36,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--dur-weight", type=float, default=0.5, help="weight of the duration loss")
     g.add_argument("--jitter", type=float, default=0.0,
                    help="share of previous-frame input digits moved one level (exposure-bias noise), 0..0.5")
+    g.add_argument("--self-feed", type=float, default=0.0,
+                   help="share of previous-frame inputs taken from the model's own greedy output of a first, "
+                        "gradient-free pass (scheduled sampling), 0..0.9")
     g.add_argument("--init-from", metavar="CKPT",
-                   help="start a fresh run from this acoustic checkpoint's weights (new optimiser and schedule)")
+                   help="start a fresh run from this acoustic checkpoint's weights, or an exported model "
+                        "directory such as voices/acoustic (new optimiser and schedule)")
     g.add_argument("--scan-impl", default="auto", help="selective scan: auto, chunked, ref, triton")
     add_model_argument(g, "AcousticConfig", "--model d_model=192 --model n_layers=8")
     g = add_after_training_group(p)
@@ -74,13 +78,15 @@ def run(args) -> int:
         manifest, tokens = str(manifest), str(tokens)
     if not 0.0 <= args.jitter <= 0.5:
         raise StatecastError(f"--jitter must be in [0, 0.5], got {args.jitter}")
+    if not 0.0 <= args.self_feed <= 0.9:
+        raise StatecastError(f"--self-feed must be in [0, 0.9], got {args.self_feed}")
     cfg = AcousticTrainConfig(
         run=args.run, manifest=manifest, tokens_dir=tokens, codec_id=args.codec_id, device=args.device,
         threads=args.threads, max_frames=args.max_frames, lr=args.lr, warmup=args.warmup,
         max_steps=args.max_steps, dur_weight=args.dur_weight, log_every=args.log_every,
         eval_every=args.eval_every, ckpt_every=args.ckpt_every, seed=args.seed,
         time_limit_min=args.time_limit, stop_at=args.stop_at, progress=not args.no_progress, scan_impl=args.scan_impl, model=model,
-        jitter=args.jitter, init_from=args.init_from,
+        jitter=args.jitter, self_feed=args.self_feed, init_from=args.init_from,
     )
     trainer = AcousticTrainer(cfg, resume_from=Path(args.checkpoint) if args.checkpoint else None,
                               restart=args.restart)
