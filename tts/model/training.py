@@ -217,17 +217,10 @@ class AcousticTrainer:
 
 
 def _load_init(path: Path) -> dict:
-    """What --init-from names -> {model_config, model, step}: a training checkpoint, or an exported
-    model directory (e.g. voices/acoustic; float16 weights widened to float32), so that a fine-tune
-    can start from the shipped model on a machine without the training run's cache."""
-    if path.is_dir():
-        from .weights import load_acoustic, read_config
+    """--init-from: a training checkpoint or an exported directory (``checkpoint.init_payload``)."""
+    from . import weights as exported
 
-        model = load_acoustic(path).float()
-        _, meta = read_config(path)
-        return {"model_config": model.cfg.to_dict(), "model": model.state_dict(),
-                "step": f"{meta.get('step')} of exported run {meta.get('run')}"}
-    return _load_payload(path)
+    return ckpt.init_payload(path, KIND, "an acoustic", "model_config", exported)
 
 
 def _load_payload(checkpoint_path: Path) -> dict:

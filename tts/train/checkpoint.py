@@ -122,3 +122,25 @@ def save_payload(path: Path | str, payload: dict) -> Path:
     torch.save(payload, tmp)
     os.replace(tmp, path)
     return path
+
+
+def init_payload(path: Path | str, kind: str, noun: str, config_key: str, weights_module) -> dict:
+    """What --init-from names -> {config_key: config dict, "model": state dict, "step": ...}.
+
+    A training checkpoint of ``kind``, or an exported weights directory (safetensors +
+    config.json, e.g. voices/codec) whose config ``weights_module.read_config`` checks:
+    float16 weights are widened to float32. So a fine-tune can start from
+    the shipped weights on a machine that lacks the training run's cache.
+    """
+    path = Path(path)
+    if not path.is_dir():
+        return load_checkpoint_of_kind(path, kind, noun)
+    from safetensors.torch import load_file
+
+    from ..weights_io import WEIGHTS
+
+    cfg, meta = weights_module.read_config(path)
+    if not (path / WEIGHTS).is_file():
+        raise StatecastError(f"no weights at {path / WEIGHTS}")
+    state = {k: v.float() if v.is_floating_point() else v for k, v in load_file(str(path / WEIGHTS)).items()}
+    return {config_key: cfg.to_dict(), "model": state, "step": f"{meta.get('step')} of exported run {meta.get('run')}"}

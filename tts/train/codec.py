@@ -422,17 +422,10 @@ class CodecTrainer:
 
 
 def _load_init(path: Path) -> dict:
-    """What --init-from names -> {codec_config, model, step}: a training checkpoint, or an
-    exported codec directory (e.g. voices/codec, float16 weights widened to float32), so that a
-    fine-tune can start from the shipped codec on a machine without the training run's cache."""
-    if path.is_dir():
-        from ..codec.weights import load_codec, read_config
+    """--init-from: a training checkpoint or an exported directory (``checkpoint.init_payload``)."""
+    from ..codec import weights as exported
 
-        codec = load_codec(path).float()
-        _, meta = read_config(path)
-        return {"codec_config": codec.cfg.to_dict(), "model": codec.state_dict(),
-                "step": f"{meta.get('step')} of exported run {meta.get('run')}"}
-    return _load_payload(path)
+    return ckpt.init_payload(path, KIND, "a codec", "codec_config", exported)
 
 
 def _load_payload(checkpoint_path: Path) -> dict:
