@@ -429,6 +429,9 @@ def test_decoder_finetune_on_given_latents(corpus, tmp_path):
     assert encoder_identity(t.model) == encoder_identity(base)
     log = [json.loads(line) for line in (run_dir("g") / "log.jsonl").read_text().splitlines()]
     assert any(np.isfinite(r.get("val_latents_mel", np.nan)) for r in log)
+    resumed = CodecTrainer(_cfg(corpus, run="g", max_steps=4))  # no --latents on the command line
+    assert resumed.step == 3 and resumed.cfg.freeze_encoder
+    assert (resumed.cfg.latents, resumed.cfg.latent_share) == (str(lat_dir), 0.5)
 
 
 def test_init_from_an_exported_codec_directory(corpus, tmp_path):

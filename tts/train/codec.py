@@ -82,7 +82,8 @@ class CodecTrainConfig:
     # Decoder-only fine-tuning: the encoder and quantizer keep the weights of `init_from`,
     # so the tokens they produce (the acoustic model's targets) stay valid while the
     # decoder goes on improving, with or without the discriminator.
-    init_from: str | None = None  # a codec training checkpoint (or exported codec dir) whose weights start a fresh run
+    # A codec training checkpoint, or an exported codec directory, whose weights start a fresh run.
+    init_from: str | None = None
     freeze_encoder: bool = False
     # Decoder fine-tuning on the acoustic model's own latents (tts.train.student_latents):
     # a share of each batch decodes these instead of the encoder's, against the same audio.
@@ -98,10 +99,11 @@ class CodecTrainConfig:
 def inherit_run_settings(cfg: CodecTrainConfig, saved: dict) -> None:
     """On resume, keep what the run was started with where a plain resume command would lose it.
 
-    A frozen encoder stays frozen (its tokens must stay valid), and a run with
-    a discriminator keeps it, of the saved kind and width (a resume command
-    without the GAN flags would otherwise drop it, and another kind or width
-    cannot load its state), and with its window unless the command sets one.
+    A frozen encoder stays frozen (its tokens must stay valid); a run on given
+    latents keeps them and their share; a run with a discriminator keeps it,
+    of the saved kind and width (a resume command without the GAN flags would
+    otherwise drop it, and another kind or width cannot load its state), and
+    with its window unless the command sets one.
     """
     if saved.get("freeze_encoder") and not cfg.freeze_encoder:
         print("note: this run trains the decoder only (its tokens must stay valid); encoder stays frozen")
@@ -113,6 +115,9 @@ def inherit_run_settings(cfg: CodecTrainConfig, saved: dict) -> None:
         cfg.disc_channels = saved.get("disc_channels", 32)
         cfg.disc = saved.get("disc", "mrd")
         cfg.disc_seconds = cfg.disc_seconds or saved.get("disc_seconds")
+    if saved.get("latents") and not cfg.latents:  # a resume keeps training on the acoustic model's latents
+        cfg.latents, cfg.latent_share = saved["latents"], saved.get("latent_share", cfg.latent_share)
+        print(f"note: this run decodes the latents in {cfg.latents} for {cfg.latent_share:.0%} of each batch")
 
 
 def with_head_overrides(codec_cfg: CodecConfig, overrides: dict) -> CodecConfig:
