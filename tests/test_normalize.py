@@ -126,6 +126,10 @@ GOLDEN = {
         ("1-800-555-1234", "one, eight hundred, five five five, one two three four"),
         ("+44 20 7946 0958", "plus four four, two zero, seven nine four six, zero nine five eight"),
         ("Call 911 now!", "Call nine one one now!"),
+        ("Call 020 7946 0018 today.", "Call zero two zero, seven nine four six, zero zero one eight today."),
+        ("07700 900123", "zero seven seven zero zero, nine zero zero one two three"),
+        ("0161-496-0000", "zero one six one, four nine six, zero zero zero zero"),
+        ("Between 2010 2020.", "Between twenty ten twenty twenty."),
     ],
     "abbreviations": [
         ("Dr. Smith", "Doctor Smith"),

@@ -268,8 +268,24 @@ def _phone_intl(m: re.Match) -> str:
 _PHONE_LOCAL = re.compile(r"(?<![\w+.-])(?P<b>[2-9]\d{2})-(?P<c>\d{4})(?![\w-]|\.\d)")
 
 
+# A national number with a trunk zero, in spaced groups, as the UK and much of
+# Europe write them ("020 7946 0018", "07700 900123", "0161 496 0000"): 10 or 11
+# digits in all, read digit by digit per group. Without the groups' spacing a
+# long run of digits stays a number, and a leading group without its zero is
+# no phone number ("2010 2020").
+_PHONE_TRUNK = re.compile(r"(?<![\w+.,-])0\d{2,4}(?:[ .-]\d{3,6}){1,2}(?![\w-]|[.,]\d)")
+
+
+def _phone_trunk(m: re.Match) -> str:
+    groups = re.findall(r"\d+", m.group(0))
+    if sum(len(g) for g in groups) not in (10, 11):
+        return m.group(0)
+    return ", ".join(_digits(g) for g in groups)
+
+
 def _expand_phones(text: str) -> str:
     text = _PHONE_INTL.sub(_phone_intl, _PHONE_US.sub(_phone_us, text))
+    text = _PHONE_TRUNK.sub(_phone_trunk, text)
     return _PHONE_LOCAL.sub(lambda m: f"{_digits(m['b'])}, {_digits(m['c'])}", text)
 
 
