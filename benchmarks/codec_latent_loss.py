@@ -63,14 +63,15 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(1)
 
-    _, held = load_clips(args.manifest, 24000)
+    codecs = [(path, load_any(path).eval()) for path in args.codecs]
+    sr = codecs[0][1].cfg.sample_rate
+    _, held = load_clips(args.manifest, sr)
     clips = [c for c in held if (args.latents / f"{c.id}.npy").exists()][: args.count]
     if not clips:
         raise SystemExit(f"no held-out clip has latents in {args.latents}")
-    mel = MelLoss(24000)
+    mel = MelLoss(sr)
     rows = []
-    for path in args.codecs:
-        codec = load_any(path).eval()
+    for path, codec in codecs:
         r = {"codec": str(path), "clips": len(clips), **clip_losses(codec, clips, args.latents, mel)}
         r["gap"] = round(r["latents"] - r["tokens"], 4)
         rows.append(r)

@@ -130,14 +130,12 @@ def run(args) -> int:
     else:
         a_path = checkpoint_of(acoustic_dir, args.acoustic_run, args.acoustic_checkpoint)
         a_cfg = AcousticConfig.from_dict(ckpt.load_checkpoint(a_path)["model_config"])
-    if args.keep_acoustic:
-        pass  # checked above
-    elif args.keep_codec:
-        c_path = None
-        print(check_kept_codec(out, a_cfg.codec_id))
-    else:
-        c_path = checkpoint_of(codec_dir, args.codec_run, args.codec_checkpoint)
-        print(check_tokens_match(codec_from_checkpoint(c_path), a_cfg.codec_id, args.skip_token_check))
+        if args.keep_codec:
+            c_path = None
+            print(check_kept_codec(out, a_cfg.codec_id))
+        else:
+            c_path = checkpoint_of(codec_dir, args.codec_run, args.codec_checkpoint)
+            print(check_tokens_match(codec_from_checkpoint(c_path), a_cfg.codec_id, args.skip_token_check))
 
     voices = [v for v in SHIPPED_VOICES if v.speaker in a_cfg.voices]
     if not voices:
