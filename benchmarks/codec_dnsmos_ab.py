@@ -20,17 +20,9 @@ import numpy as np
 import soundfile as sf
 import torch
 
-from tts.codec import load_codec
 from tts.eval.audio import to_16k
 from tts.eval.dnsmos import DnsMos
-
-
-def load_any(path: Path):
-    if path.is_dir():
-        return load_codec(path)
-    from tts.train.codec import codec_from_checkpoint
-
-    return codec_from_checkpoint(path)
+from tts.train.codec import codec_from_path
 
 
 def main() -> None:
@@ -44,7 +36,7 @@ def main() -> None:
     mos = DnsMos()
     report = {"count": args.count, "takes": [str(t) for t in args.takes], "codecs": {}}
     for src in args.codecs:
-        codec = load_any(src).eval()
+        codec = codec_from_path(src).eval()
         row = {}
         for folder in args.takes:
             scores = []

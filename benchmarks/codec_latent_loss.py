@@ -25,17 +25,8 @@ import numpy as np
 import torch
 
 from tts.train.audio_data import load_clips, read_crop
+from tts.train.codec import codec_from_path
 from tts.train.losses import MelLoss
-
-
-def load_any(path: Path):
-    if path.is_dir():
-        from tts.codec import load_codec
-
-        return load_codec(path)
-    from tts.train.codec import codec_from_checkpoint
-
-    return codec_from_checkpoint(path)
 
 
 @torch.no_grad()
@@ -63,7 +54,7 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(1)
 
-    codecs = [(path, load_any(path).eval()) for path in args.codecs]
+    codecs = [(path, codec_from_path(path).eval()) for path in args.codecs]
     sr = codecs[0][1].cfg.sample_rate
     _, held = load_clips(args.manifest, sr)
     clips = [c for c in held if (args.latents / f"{c.id}.npy").exists()][: args.count]

@@ -230,9 +230,7 @@ def _load_payload(checkpoint_path: Path) -> dict:
 
 def export_checkpoint(checkpoint_path: Path, out_dir: Path, dtype: torch.dtype = torch.float32) -> Path:
     """Write the model of a training checkpoint as safetensors + config.json."""
-    p = _load_payload(checkpoint_path)
-    model = AcousticModel(AcousticConfig.from_dict(p["model_config"]))
-    model.load_state_dict(p["model"])
+    model, p = _load_train_checkpoint(checkpoint_path)
     tc = p.get("train_config", {})
     meta = {"step": p["step"], "run": tc.get("run"), "codec_id": model.cfg.codec_id,
             "trained_frames": p.get("stats", {}).get("frames", 0), "source_checkpoint": Path(checkpoint_path).name}
@@ -241,9 +239,14 @@ def export_checkpoint(checkpoint_path: Path, out_dir: Path, dtype: torch.dtype =
     return save_acoustic(model, out_dir, meta, dtype)
 
 
-def model_from_checkpoint(checkpoint_path: Path) -> AcousticModel:
-    """The model of a training checkpoint, in eval mode on the CPU."""
+def _load_train_checkpoint(checkpoint_path: Path) -> tuple[AcousticModel, dict]:
+    """-> (the checkpoint's model in eval mode on the CPU, its payload)."""
     p = _load_payload(checkpoint_path)
     model = AcousticModel(AcousticConfig.from_dict(p["model_config"]))
     model.load_state_dict(p["model"])
-    return model.eval()
+    return model.eval(), p
+
+
+def model_from_checkpoint(checkpoint_path: Path) -> AcousticModel:
+    """The model of a training checkpoint, in eval mode on the CPU."""
+    return _load_train_checkpoint(checkpoint_path)[0]

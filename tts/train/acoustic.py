@@ -110,7 +110,6 @@ def write_latents(args) -> int:
     else:
         path = chosen_checkpoint(args, run_dir)
         model, source = model_from_checkpoint(path), str(path)
-    model = model.float()
     out = latents_dir(args.latents)
     counts = write_student_latents(model, out, args.manifest, args.tokens, source, progress=not args.no_progress)
     print(f"latents -> {out}: {counts['written']} written, {counts['skipped']} already there")

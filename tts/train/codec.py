@@ -450,6 +450,15 @@ def codec_from_checkpoint(checkpoint_path: Path) -> Codec:
     return _load_train_checkpoint(checkpoint_path)[0]
 
 
+def codec_from_path(path: Path | str) -> Codec:
+    """An exported codec directory (e.g. voices/codec) or a training checkpoint -> the codec, in eval
+    mode on the CPU (what the codec benchmarks compare)."""
+    from ..codec import load_codec
+
+    path = Path(path)
+    return load_codec(path) if path.is_dir() else codec_from_checkpoint(path)
+
+
 def export_checkpoint(checkpoint_path: Path, out_dir: Path, dtype: torch.dtype = torch.float32) -> Path:
     """Write the codec of a training checkpoint as safetensors + config.json."""
     codec, p = _load_train_checkpoint(checkpoint_path)
