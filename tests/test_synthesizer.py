@@ -4,6 +4,7 @@
 2. step_streams batching == each stream alone (voices, mixes, speeds, lengths, sampling).
 3. Word timestamps: monotonic, inside the audio, handed out with the chunk they start in.
 4. The first chunk is small; per-stream state is constant over a long stream; cancel frees it.
+5. Each phrase decodes from a fresh acoustic state (phrase_reset), or carries it on when asked.
 """
 
 import numpy as np
@@ -100,10 +101,10 @@ def test_first_chunk_is_small_and_comes_before_the_text_is_finished(synth):
 def _schedules(synth):
     """Streams of different voices, mixes, speeds, lengths and one sampled: (open kwargs, text)."""
     return [
-        (dict(voice="af_heart"), "Short one."),
+        (dict(voice="af_heart"), "Short one. Then two more."),
         (dict(voice="bm_george", speed=1.5), "A somewhat longer sentence, with a clause. And a second."),
         (dict(voice={"af_heart": 0.7, "bf_emma": 0.3}, speed=0.8), "Mixed voices speak slowly."),
-        (dict(voice="joe", temperature=0.7, seed=3), "Sampled, but seeded."),
+        (dict(voice="joe", temperature=0.7, seed=3), "Sampled, but seeded. Twice!"),
     ]
 
 
@@ -260,3 +261,26 @@ def test_codec_input_tokens_decodes_the_argmax_and_mean_is_the_default(synth):
     assert np.abs(ref_mean - ref_hard).max() > 1e-3  # random weights are unsure: the mean is not the argmax
     with pytest.raises(StatecastError, match="codec_input must be one of"):
         Synthesizer(synth.bundle, codec_input="soft")
+
+
+SECOND = "Dr. Smith is here!"
+
+
+def test_each_phrase_decodes_as_if_spoken_alone(synth):
+    """phrase_reset: the second phrase's tokens are those of that phrase in a new stream."""
+    _, both, _ = synthesize_ref(synth, "Hello world. " + SECOND)
+    _, alone, _ = synthesize_ref(synth, SECOND)
+    assert both.shape[1] > alone.shape[1]
+    assert torch.equal(both[:, -alone.shape[1]:], alone)
+
+
+def test_without_phrase_reset_the_state_carries_over_and_streams_still_match(fixture_voices):
+    from tts import Synthesizer
+
+    carry = Synthesizer.load(fixture_voices, threads=1, warm=False, phrase_reset=False)
+    _, both, _ = synthesize_ref(carry, "Hello world. " + SECOND)
+    _, alone, _ = synthesize_ref(carry, SECOND)
+    assert not torch.equal(both[:, -alone.shape[1]:], alone)  # the first phrase is still in the state
+    ref, _, _ = synthesize_ref(carry, TEXT)
+    pcm, _ = joined(list(carry.stream(TEXT, first_chunk_frames=3, chunk_frames=5)))
+    np.testing.assert_allclose(pcm, ref, atol=ATOL)

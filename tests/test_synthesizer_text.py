@@ -104,3 +104,33 @@ def test_flush_speaks_an_unfinished_sentence_now(synth):
     s.flush()
     assert s.frames_ready > 0
     s.cancel()
+
+
+@pytest.mark.parametrize("text, last", [
+    ("hello", "ʊ."),              # no final mark: a full stop is added
+    ("Is it open?", "?"),          # question and exclamation marks are kept
+    ("Wow!", "!"),
+    ("Fine.", "."),
+])
+def test_every_phrase_ends_as_a_sentence(text, last):
+    from tts.text.frontend import Frontend
+
+    (phrase,) = text_phrases(Frontend("en-us"), text)
+    assert phrase.phonemes.endswith(last)
+    assert phrase.phonemes[-2] != " "
+
+
+def test_a_phrase_cut_at_a_clause_ends_with_a_full_stop_and_keeps_its_word_map():
+    from tts.synth.segment import end_as_sentence
+    from tts.text.frontend import Frontend, phonemize_phrase
+
+    fe = Frontend("en-us")
+    text = "This first clause is long enough to be spoken alone, and this is the rest"
+    first, rest = text_phrases(fe, text)
+    raw = phonemize_phrase("This first clause is long enough to be spoken alone,", "en-us")
+    assert raw.phonemes.endswith(",")
+    assert first.phonemes == raw.phonemes[:-1] + "."
+    assert first.words == raw.words
+    assert [first.phonemes[w.start:w.end] for w in first.words] == [raw.phonemes[w.start:w.end] for w in raw.words]
+    assert rest.phonemes.endswith(".") and rest.words[-1].text == "rest"
+    assert end_as_sentence(first) is first  # already ends as a sentence: unchanged

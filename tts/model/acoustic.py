@@ -252,6 +252,10 @@ class AcousticModel(nn.Module):
 
     allocate_inference_cache = init_state  # the name Mamba's modules use
 
+    def restart_streams_(self, state: DecoderState, rows: list[int]) -> DecoderState:
+        """Streams ``rows`` of ``state`` continue as if new (what ``init_state`` gives), in place."""
+        return state.restart_(rows, self.layout.bos_index().to(state.prev.device))
+
     @torch.no_grad()
     def step(self, state: DecoderState, cond: torch.Tensor, temperature: float = 0.0,
              force_tokens: torch.Tensor | None = None, generator: torch.Generator | None = None):

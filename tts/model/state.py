@@ -67,6 +67,16 @@ class DecoderState:
             frame=torch.cat([s.frame for s in states]),
         )
 
+    def restart_(self, rows: list[int], bos: torch.Tensor) -> "DecoderState":
+        """Streams ``rows`` start afresh, in place: zero conv and SSM state, ``bos`` (K*G,) as
+        the previous frame. Their ``frame`` cursor runs on (it counts the stream's audio)."""
+        if rows:
+            idx = torch.as_tensor(rows, dtype=torch.long, device=self.prev.device)
+            for t in (*self.conv, *self.ssm):
+                t.index_fill_(0, idx, 0)
+            self.prev[idx] = bos.to(self.prev.dtype)
+        return self
+
     def clone(self) -> "DecoderState":
         return DecoderState([c.clone() for c in self.conv], [s.clone() for s in self.ssm],
                             self.prev.clone(), self.frame.clone())

@@ -56,20 +56,31 @@ class ConditioningQueue:
 
     def take(self, n: int = 1) -> torch.Tensor:
         """The next n conditioning rows (n, D), possibly spanning phrases; advances the cursor."""
+        return self.take_with_starts(n)[0]
+
+    def take_with_starts(self, n: int = 1) -> tuple[torch.Tensor, list[int]]:
+        """``take(n)`` plus the offsets (in 0..n-1) of rows that open a phrase after the stream's first.
+
+        Those are the frames where a decoder that starts every phrase afresh
+        resets its state (``Synthesizer(phrase_reset=True)``).
+        """
         if n > self.frames_queued:
             raise IndexError(f"asked for {n} frames, {self.frames_queued} queued")
-        rows = []
+        rows, starts, offset = [], [], 0
         while n:
-            _, plan = self._plans[0]
+            start, plan = self._plans[0]
+            if self._row == 0 and start > 0:
+                starts.append(offset)
             k = min(n, plan.n_frames - self._row)
             rows.append(plan.cond[self._row:self._row + k])
             self._row += k
             n -= k
+            offset += k
             self.frames_taken += k
             if self._row == plan.n_frames:
                 self._plans.popleft()
                 self._row = 0
-        return rows[0] if len(rows) == 1 else torch.cat(rows)
+        return (rows[0] if len(rows) == 1 else torch.cat(rows)), starts
 
     def next_cond(self) -> torch.Tensor:
         """The current frame's conditioning row (D,)."""

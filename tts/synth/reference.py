@@ -3,7 +3,9 @@
 Same text segmentation and phrase planning as a stream, then the plainest
 possible decode: ``AcousticModel.step`` (the reference step, not the lean
 one) frame by frame at batch 1, and one offline codec decode over all the
-frames' latents (``Synthesizer.codec_input``), tail included. Streams,
+frames' latents (``Synthesizer.codec_input``), tail included. With
+``Synthesizer.phrase_reset`` each phrase after the first starts from
+``init_state``, a state built afresh rather than reset in place. Streams,
 batches and text pieces must reproduce it: tokens exactly, samples to float
 rounding (tests/test_synthesizer.py).
 """
@@ -27,9 +29,11 @@ def synthesize_ref(synth, text: str, voice=None, speed: float = 1.0) -> tuple[np
     model, codec = synth.model, synth.codec
     vec, lang = synth.resolve_voice(voice)
     phrases = text_phrases(synth._frontend(lang), text, synth.clause_min_chars)
-    conds, words, t0 = [], [], 0
+    conds, words, t0, starts = [], [], 0, set()
     shift, rate = model.cfg.cond_shift_frames, model.cfg.frame_rate
     for phrase in phrases:
+        if t0 > 0 and synth.phrase_reset:
+            starts.add(t0)
         plan = model.plan_phrase(phrase.ids(), vec, speed=speed)
         unit_start = (torch.cumsum(plan.frames, 0) - plan.frames).tolist()
         for w in phrase.words:  # phoneme i is unit i + 1 (unit 0 is the leading PAD)
@@ -42,6 +46,8 @@ def synthesize_ref(synth, text: str, voice=None, speed: float = 1.0) -> tuple[np
     mean = synth.codec_input == "mean"
     state, tokens, latents = model.init_state(1), [], []
     for t in range(cond.shape[0]):
+        if t in starts:  # the phrase starts from a fresh state, as a new stream would
+            state = model.init_state(1)
         tok, logits, state = model.step(state, cond[t:t + 1])
         tokens.append(tok[0])
         if mean:

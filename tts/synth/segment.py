@@ -24,16 +24,28 @@ the segments taken are exactly those of the whole text; only ``flush()``
 
 Segments are then normalised and phonemised whole (``segment_phrases``),
 which may split them further into sentences.
+
+Every phrase ends with a sentence mark. The acoustic model learnt from
+teacher clips that are each one sentence ending in ``.``, ``?`` or ``!``
+(all but 13 of 5,504), and a phrase is planned the same way, with silence
+at both edges. A phrase cut at a clause mark, or text with no final
+punctuation ("hello"), otherwise ends on something the model never saw
+end a clip: it did not wind down there, and word errors rose on exactly
+those sentences (README, "Phrase edges"). So the phrase's last mark
+becomes ``.`` (``?`` and ``!`` are kept), or a ``.`` is added.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 from ..text.frontend import Frontend, Phrase, phonemize_phrase, split_phrases
 from ..text.normalize import ABBREVIATIONS
+from ..text.symbols import PUNCTUATION
 
 SENTENCE_MARKS = ".!?…"
+PHRASE_END_MARKS = ".?!"  # how every training clip ends
 CLAUSE_MARKS = ",;:—"
 CLAUSE_MIN_CHARS = 48
 _BOUNDARY = re.compile(r"([" + re.escape(SENTENCE_MARKS + CLAUSE_MARKS) + r"])([\"')\]”’»]*)(\s+)(?=(\S))")
@@ -93,11 +105,26 @@ class TextBuffer:
         return len(self._text)
 
 
+def end_as_sentence(phrase: Phrase) -> Phrase:
+    """The phrase with its phonemes ending in . ? or ! (see the module docstring).
+
+    A final clause mark (``, ; : — …``) is replaced by ``.``; no mark at all
+    gets a ``.`` appended. Word spans index the phonemes before that last
+    character, so the word map is unchanged.
+    """
+    ph = phrase.phonemes
+    if not ph or ph[-1] in PHRASE_END_MARKS:
+        return phrase
+    if ph[-1] in PUNCTUATION:
+        ph = ph[:-1]
+    return dataclasses.replace(phrase, phonemes=ph + ".")
+
+
 def segment_phrases(frontend: Frontend, segment: str) -> list[Phrase]:
-    """A raw segment -> its phrases (normalised, phonemised); [] if it has nothing to say."""
+    """A raw segment -> its phrases (normalised, phonemised, ending as sentences); [] if silent."""
     normalized = frontend.normalize(segment)
     phrases = [phonemize_phrase(p, frontend.lang) for p in split_phrases(normalized, frontend.max_phrase_chars)]
-    return [p for p in phrases if p.words]
+    return [end_as_sentence(p) for p in phrases if p.words]
 
 
 def text_phrases(frontend: Frontend, text: str, clause_min_chars: int = CLAUSE_MIN_CHARS) -> list[Phrase]:
