@@ -126,7 +126,7 @@ def test_a_phrase_cut_at_a_clause_ends_with_a_full_stop_and_keeps_its_word_map()
 
     fe = Frontend("en-us")
     text = "This first clause is long enough to be spoken alone, and this is the rest"
-    first, rest = text_phrases(fe, text)
+    first, rest = text_phrases(fe, text, clause_min_chars=48)
     raw = phonemize_phrase("This first clause is long enough to be spoken alone,", "en-us")
     assert raw.phonemes.endswith(",")
     assert first.phonemes == raw.phonemes[:-1] + "."
@@ -134,3 +134,15 @@ def test_a_phrase_cut_at_a_clause_ends_with_a_full_stop_and_keeps_its_word_map()
     assert [first.phonemes[w.start:w.end] for w in first.words] == [raw.phonemes[w.start:w.end] for w in raw.words]
     assert rest.phonemes.endswith(".") and rest.words[-1].text == "rest"
     assert end_as_sentence(first) is first  # already ends as a sentence: unchanged
+
+
+def test_by_default_a_sentence_of_corpus_length_is_one_phrase():
+    from tts.text.frontend import Frontend
+
+    text = ("Although the forecast had promised clear skies for the whole weekend, a thick fog rolled in "
+            "from the harbor on Saturday morning and did not lift until well after lunch.")
+    assert len(text) < 200
+    assert len(text_phrases(Frontend("en-us"), text)) == 1
+    longer = text[:-1] + ", so the ferry to the island stayed in port all day, and every passenger had to wait."
+    first, rest = text_phrases(Frontend("en-us"), longer)  # cut at the first clause mark past 200 characters
+    assert first.text.endswith("all day,") and rest.text == "and every passenger had to wait."

@@ -4,8 +4,9 @@ The decoder state (``state.py``) is the stream's memory of the audio so far;
 this queue is what it still has to say. Input streaming is just ``push``:
 text arriving in pieces is split into phrases, each phrase is planned
 (encoder + durations + conditioning, ``AcousticModel.plan_phrase``) and
-appended here while the decoder keeps stepping, so prosody carries across
-pieces through the state. A phrase's rows are released once read, so the
+appended here while the decoder keeps stepping: pieces of one phrase share
+the decoder state, and a phrase after the first may start from a fresh one
+(``take_with_starts`` says where; ``Synthesizer.phrase_reset``). A phrase's rows are released once read, so the
 queue holds only what is still to be spoken: (frames queued) x D floats.
 
 Timestamps. Conditioning frame t carries the unit sounding at

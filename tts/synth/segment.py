@@ -8,8 +8,13 @@ Instead the raw text is buffered and cut at *phrase boundaries*:
 * a sentence mark ``. ! ? …`` (optionally followed by closing quotes or
   brackets), then whitespace, then the first character of the next phrase;
 * a clause mark ``, ; : —`` likewise, once the segment is at least
-  ``clause_min_chars`` long (short clauses like "Well, " stay with their
-  sentence: each segment is planned with silence at both edges).
+  ``clause_min_chars`` (200) long. Shorter clauses stay with their
+  sentence: each segment is planned with silence at both edges and spoken
+  as a sentence of its own, and the teacher corpus's sentences are up to
+  218 characters long (99% within 167), so a sentence of that length is
+  what the model reads best whole. On the 22 multi-phrase sentences of the
+  two sentence sets, cutting at clauses from 48 characters on made 85
+  Whisper word errors over five voices, keeping sentences whole 78.
 
 A "." is not a boundary after a known abbreviation ("Dr.", "approx."), an
 initial or initialism ("J.", "U.S."), or before a lowercase letter or digit
@@ -47,7 +52,7 @@ from ..text.symbols import PUNCTUATION
 SENTENCE_MARKS = ".!?…"
 PHRASE_END_MARKS = ".?!"  # how every training clip ends
 CLAUSE_MARKS = ",;:—"
-CLAUSE_MIN_CHARS = 48
+CLAUSE_MIN_CHARS = 200
 _BOUNDARY = re.compile(r"([" + re.escape(SENTENCE_MARKS + CLAUSE_MARKS) + r"])([\"')\]”’»]*)(\s+)(?=(\S))")
 _ABBR_LOWER = {a.lower() for a in ABBREVIATIONS}
 
