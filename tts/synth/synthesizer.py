@@ -25,9 +25,9 @@ from a fresh acoustic state (``phrase_reset``, the default): the model was
 trained on single-sentence clips that all start from the zero state, and
 carrying the state over a phrase boundary put it somewhere it never learnt
 to be. Measured on the 22 multi-phrase or unpunctuated sentences of the two
-sentence sets, five voices: 135 Whisper word errors carrying the state, 97
-restarting it, 84 restarting it with every phrase ending as a sentence
-(``segment.end_as_sentence``). The codec state carries on, so the audio has
+sentence sets, five voices (benchmarks/phrase_edges_ab.py): 135 Whisper
+word errors carrying the state, 104 restarting it, 85 restarting it with
+every phrase ending as a sentence (``segment.end_as_sentence``). The codec state carries on, so the audio has
 no seam; ``phrase_reset=False`` keeps the acoustic state across phrases.
 
 Numbers are those of ``reference.synthesize_ref`` (reference decoder step,
