@@ -221,6 +221,24 @@ def test_plan_uses_given_frames_and_speed_scales_duration():
     assert abs(slow.n_frames - round(float(cont.clamp_min(0).sum()) * 2)) <= 1
 
 
+def test_end_pause_lengthens_only_a_final_sentence_mark():
+    from tts.text.symbols import SYMBOL_TO_ID
+
+    model = make_model()
+    voice = model.voice_vector("joe")
+    for mark in ".?!":
+        ids = [9, 11, 20, SYMBOL_TO_ID[mark]]
+        base = model.plan_phrase(ids, voice)
+        paused = model.plan_phrase(ids, voice, end_pause=4)
+        expect = base.frames.clone()
+        expect[-2] += 4  # the mark; the trailing PAD (silence unit) keeps its length
+        assert torch.equal(paused.frames, expect)
+        slow = model.plan_phrase(ids, voice, end_pause=4, speed=0.5)
+        assert int(slow.frames[-2] - model.plan_phrase(ids, voice, speed=0.5).frames[-2]) == 8
+    ids = [9, 11, 20, SYMBOL_TO_ID[","]]  # a clause mark or a bare phoneme is not a sentence end
+    assert torch.equal(model.plan_phrase(ids, voice, end_pause=4).frames, model.plan_phrase(ids, voice).frames)
+    assert torch.equal(model.plan_phrase([9, 11], voice, end_pause=4).frames, model.plan_phrase([9, 11], voice).frames)
+
 def test_voice_mix_is_weighted_blend():
     model = make_model()
     a, b = model.voice_vector("af_heart"), model.voice_vector("joe")

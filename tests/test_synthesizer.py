@@ -284,3 +284,19 @@ def test_without_phrase_reset_the_state_carries_over_and_streams_still_match(fix
     ref, _, _ = synthesize_ref(carry, TEXT)
     pcm, _ = joined(list(carry.stream(TEXT, first_chunk_frames=3, chunk_frames=5)))
     np.testing.assert_allclose(pcm, ref, atol=ATOL)
+
+
+def test_end_pause_adds_its_frames_to_every_phrase_and_is_checked(fixture_voices):
+    from tts import Synthesizer
+
+    text = "Hello world. Dr. Smith is here!"  # two phrases, each ending in a sentence mark
+    plain = Synthesizer.load(fixture_voices, threads=1, warm=False, end_pause_frames=0)
+    paused = Synthesizer.load(fixture_voices, threads=1, warm=False, end_pause_frames=3)
+    a, _ = plain.synthesize(text)
+    b, _ = paused.synthesize(text)
+    assert b.shape[0] - a.shape[0] == 2 * 3 * plain.hop
+    ref, _, _ = synthesize_ref(paused, text)
+    np.testing.assert_allclose(b, ref, atol=ATOL)
+    for bad in (-1, 41, 2.5, True):
+        with pytest.raises(StatecastError, match="end_pause_frames"):
+            Synthesizer(plain.bundle, end_pause_frames=bad)

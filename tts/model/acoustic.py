@@ -39,6 +39,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import StatecastError
+from ..text.symbols import SYMBOL_TO_ID
 from .config import AcousticConfig
 from .durations import check_speed, frames_from_log, length_regulate
 from .ssm import Mamba2Layer, RMSNorm
@@ -47,6 +48,7 @@ from .text_encoder import DurationPredictor, TextEncoder
 from .tokens import TokenLayout
 
 PAD_ID = 0  # tts.text.symbols.PAD: padding, and the silence unit at phrase edges
+SENTENCE_END_IDS = tuple(SYMBOL_TO_ID[m] for m in ".?!")  # the marks every training clip ends with
 MAX_PHRASE_UNITS = 1024
 
 
@@ -212,11 +214,13 @@ class AcousticModel(nn.Module):
 
     @torch.no_grad()
     def plan_phrase(self, ids, voice: torch.Tensor | str | dict, speed: float = 1.0,
-                    frames: torch.Tensor | None = None) -> PhrasePlan:
+                    frames: torch.Tensor | None = None, end_pause: int = 0) -> PhrasePlan:
         """Phoneme ids (S-2,) + voice (vector (W,), name, or {name: weight}) -> PhrasePlan.
 
         Durations come from the predictor, scaled by 1 / speed, unless ``frames``
-        (S,) gives them (teacher durations, tests).
+        (S,) gives them (teacher durations, tests). ``end_pause`` frames (also
+        scaled by 1 / speed) are added to the predicted length of a final
+        ``. ? !``: the silence in which the model winds a phrase down.
         """
         body = self.check_ids(ids)
         if not isinstance(voice, torch.Tensor):
@@ -229,6 +233,8 @@ class AcousticModel(nn.Module):
         h = self.encoder(units, mask)
         if frames is None:
             frames = frames_from_log(self.duration(h, v, mask), mask, speed)[0]
+            if end_pause > 0 and body.numel() and int(body[-1]) in SENTENCE_END_IDS:
+                frames[-2] += int(round(end_pause / speed))
         frames = torch.as_tensor(frames, dtype=torch.long, device=dev)
         if frames.shape != units.shape[1:]:
             raise StatecastError(f"frames must give one count per unit ({units.shape[1]}), got {tuple(frames.shape)}")

@@ -29,6 +29,12 @@ sentence sets, five voices (benchmarks/phrase_edges_ab.py): 135 Whisper
 word errors carrying the state, 104 restarting it, 85 restarting it with
 every phrase ending as a sentence (``segment.end_as_sentence``). The codec state carries on, so the audio has
 no seam; ``phrase_reset=False`` keeps the acoustic state across phrases.
+``end_pause_frames`` more frames of a phrase's final ``. ? !`` give the
+model time to wind down. Of five short phrases ("Hello!", "Hello.",
+"Thanks.", "Great.", "Great!") x five voices, 13 of the 25 renders were
+still above -50 dB when the audio ended; 4 more frames (100 ms) left 4. But the public set's word errors did not
+improve (107 without, 111 with; results/eval_voices_end_pause4.json), so
+it is off by default (END_PAUSE_FRAMES = 0).
 
 Numbers are those of ``reference.synthesize_ref`` (reference decoder step,
 offline codec decode, no batching), which the tests hold equal to streaming
@@ -57,17 +63,24 @@ from .segment import CLAUSE_MIN_CHARS
 from .stream import SynthesisStream
 
 
+END_PAUSE_FRAMES = 0  # off: measured, no gain in word errors (module docstring)
+
+
 class Synthesizer:
     """Loaded voices + models; opens streams and steps them (thread-safe, compute under one lock)."""
 
     CODEC_INPUTS = ("mean", "tokens")
 
     def __init__(self, bundle: VoiceBundle, clause_min_chars: int = CLAUSE_MIN_CHARS, compile: bool = False,
-                 native: bool = True, codec_input: str = "mean", phrase_reset: bool = True):
+                 native: bool = True, codec_input: str = "mean", phrase_reset: bool = True,
+                 end_pause_frames: int = END_PAUSE_FRAMES):
         if codec_input not in self.CODEC_INPUTS:
             raise StatecastError(f"codec_input must be one of {', '.join(self.CODEC_INPUTS)}, got {codec_input!r}")
         self.codec_input = codec_input
         self.phrase_reset = bool(phrase_reset)  # each phrase from a fresh acoustic state (module docstring)
+        if isinstance(end_pause_frames, bool) or not isinstance(end_pause_frames, int) or not 0 <= end_pause_frames <= 40:
+            raise StatecastError(f"end_pause_frames must be an int in [0, 40], got {end_pause_frames!r}")
+        self.end_pause_frames = end_pause_frames  # frames added to a phrase's final . ? ! (module docstring)
         self.bundle = bundle
         self.model = bundle.acoustic
         self.codec = bundle.codec
@@ -87,7 +100,8 @@ class Synthesizer:
     @classmethod
     def load(cls, voices_dir: str | Path | None = None, threads: int = 1, device: str = "cpu",
              warm: bool = True, compile: bool = False, native: bool = True,
-             codec_input: str = "mean", phrase_reset: bool = True) -> "Synthesizer":
+             codec_input: str = "mean", phrase_reset: bool = True,
+             end_pause_frames: int = END_PAUSE_FRAMES) -> "Synthesizer":
         """Load a voice bundle (``tts.voices``): ``voices_dir``, else $STATECAST_VOICES, else <repo>/voices.
 
         ``threads`` sets torch's intra-op threads for this process (one per
@@ -99,7 +113,8 @@ class Synthesizer:
         ``STATECAST_NATIVE=0`` or ``native=False`` keeps the torch step.
         ``codec_input``: "mean" (default) decodes the expected latent of each
         greedy frame, "tokens" the argmax tokens (see ``TokenLayout.mean_latent``).
-        ``phrase_reset`` (default) decodes each phrase from a fresh acoustic state.
+        ``phrase_reset`` (default) decodes each phrase from a fresh acoustic state;
+        ``end_pause_frames`` lengthens each phrase's final mark (module docstring).
         """
         if not isinstance(threads, int) or threads < 1:
             raise StatecastError(f"threads must be a positive integer, got {threads!r}")
@@ -111,7 +126,7 @@ class Synthesizer:
             raise StatecastError(f"device {device!r} asked for, but torch sees no CUDA device")
         torch.set_num_threads(threads)
         synth = cls(load_bundle(voices_dir, device=device), compile=compile, native=native,
-                    codec_input=codec_input, phrase_reset=phrase_reset)
+                    codec_input=codec_input, phrase_reset=phrase_reset, end_pause_frames=end_pause_frames)
         if warm:
             synth._warm()
         return synth
