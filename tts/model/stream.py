@@ -6,8 +6,9 @@ text arriving in pieces is split into phrases, each phrase is planned
 (encoder + durations + conditioning, ``AcousticModel.plan_phrase``) and
 appended here while the decoder keeps stepping: pieces of one phrase share
 the decoder state, and a phrase after the first may start from a fresh one
-(``take_with_starts`` says where; ``Synthesizer.phrase_reset``). A phrase's rows are released once read, so the
-queue holds only what is still to be spoken: (frames queued) x D floats.
+(``take_with_starts`` says where; ``Synthesizer.phrase_reset``). A
+phrase's rows are released once read, so the queue holds only what is
+still to be spoken: (frames queued) x D floats.
 
 Timestamps. Conditioning frame t carries the unit sounding at
 ``(t + shift) / frame_rate`` seconds of the stream's audio, so a unit that

@@ -27,14 +27,17 @@ carrying the state over a phrase boundary put it somewhere it never learnt
 to be. Measured on the 22 multi-phrase or unpunctuated sentences of the two
 sentence sets, five voices (benchmarks/phrase_edges_ab.py): 135 Whisper
 word errors carrying the state, 104 restarting it, 85 restarting it with
-every phrase ending as a sentence (``segment.end_as_sentence``). The codec state carries on, so the audio has
-no seam; ``phrase_reset=False`` keeps the acoustic state across phrases.
+every phrase ending as a sentence (``segment.end_as_sentence``). The codec
+state carries on, so the audio has no seam; ``phrase_reset=False`` keeps
+the acoustic state across phrases.
+
 ``end_pause_frames`` more frames of a phrase's final ``. ? !`` give the
 model time to wind down. Of five short phrases ("Hello!", "Hello.",
 "Thanks.", "Great.", "Great!") x five voices, 13 of the 25 renders were
-still above -50 dB when the audio ended; 4 more frames (100 ms) left 4. But the public set's word errors did not
-improve (107 without, 111 with; results/eval_voices_end_pause4.json), so
-it is off by default (END_PAUSE_FRAMES = 0).
+still above -50 dB when the audio ended; 4 more frames (100 ms) left 4.
+But the public set's word errors did not improve (107 without, 111 with;
+results/eval_voices_end_pause4.json), so it is off by default
+(END_PAUSE_FRAMES = 0).
 
 Numbers are those of ``reference.synthesize_ref`` (reference decoder step,
 offline codec decode, no batching), which the tests hold equal to streaming
@@ -78,7 +81,8 @@ class Synthesizer:
             raise StatecastError(f"codec_input must be one of {', '.join(self.CODEC_INPUTS)}, got {codec_input!r}")
         self.codec_input = codec_input
         self.phrase_reset = bool(phrase_reset)  # each phrase from a fresh acoustic state (module docstring)
-        if isinstance(end_pause_frames, bool) or not isinstance(end_pause_frames, int) or not 0 <= end_pause_frames <= 40:
+        if isinstance(end_pause_frames, bool) or not isinstance(end_pause_frames, int) \
+                or not 0 <= end_pause_frames <= 40:
             raise StatecastError(f"end_pause_frames must be an int in [0, 40], got {end_pause_frames!r}")
         self.end_pause_frames = end_pause_frames  # frames added to a phrase's final . ? ! (module docstring)
         self.bundle = bundle
