@@ -18,6 +18,8 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+from ..text.symbols import PHRASE_END_MARKS
+
 FORTUNE_DIRS = (Path("/usr/share/games/fortunes"),)
 # Offensive or formatting-heavy collections add nothing a voice agent says.
 _SKIP_COLLECTIONS = {"art", "ascii-art", "off", "debian", "linux", "perl", "songs-poems", "zippy", "startrek"}
@@ -58,7 +60,7 @@ def _sentences(fortune: str) -> Iterator[str]:
         words = sentence.split()
         if not (MIN_WORDS <= len(words) <= MAX_WORDS) or len(sentence) > MAX_CHARS:
             continue
-        if not _GOOD_CHARS.match(sentence) or sentence[-1] not in ".!?":
+        if not _GOOD_CHARS.match(sentence) or sentence[-1] not in PHRASE_END_MARKS:
             continue
         if sentence.count('"') % 2 or sentence.count("(") != sentence.count(")"):
             continue

@@ -39,7 +39,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import StatecastError
-from ..text.symbols import SYMBOL_TO_ID
+from ..text.symbols import PHRASE_END_MARKS, SYMBOL_TO_ID
 from .config import AcousticConfig
 from .durations import check_speed, frames_from_log, length_regulate
 from .ssm import Mamba2Layer, RMSNorm
@@ -48,7 +48,7 @@ from .text_encoder import DurationPredictor, TextEncoder
 from .tokens import TokenLayout
 
 PAD_ID = 0  # tts.text.symbols.PAD: padding, and the silence unit at phrase edges
-SENTENCE_END_IDS = tuple(SYMBOL_TO_ID[m] for m in ".?!")  # the marks every training clip ends with
+SENTENCE_END_IDS = tuple(SYMBOL_TO_ID[m] for m in PHRASE_END_MARKS)
 MAX_PHRASE_UNITS = 1024
 
 

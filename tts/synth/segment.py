@@ -47,10 +47,9 @@ import re
 
 from ..text.frontend import Frontend, Phrase, phonemize_phrase, split_phrases
 from ..text.normalize import ABBREVIATIONS
-from ..text.symbols import PUNCTUATION
+from ..text.symbols import PHRASE_END_MARKS, PUNCTUATION
 
 SENTENCE_MARKS = ".!?…"
-PHRASE_END_MARKS = ".?!"  # how every training clip ends
 CLAUSE_MARKS = ",;:—"
 CLAUSE_MIN_CHARS = 200
 _BOUNDARY = re.compile(r"([" + re.escape(SENTENCE_MARKS + CLAUSE_MARKS) + r"])([\"')\]”’»]*)(\s+)(?=(\S))")

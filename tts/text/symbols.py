@@ -16,6 +16,9 @@ BOS = "^"
 EOS = "$"
 SPACE = " "
 PUNCTUATION = ',.!?;:—…"()“”'
+# The marks a phrase ends with: every corpus prompt ends in one (tts.data.prompts),
+# so the acoustic model only ever learnt to end a clip after one of them.
+PHRASE_END_MARKS = ".?!"
 
 # Letters espeak-ng's en-us / en-gb voices emit in IPA mode, plus the rest of
 # Kokoro's Latin/IPA vocabulary so foreign words read by espeak still map.
