@@ -239,6 +239,26 @@ def test_end_pause_lengthens_only_a_final_sentence_mark():
     assert torch.equal(model.plan_phrase(ids, voice, end_pause=4).frames, model.plan_phrase(ids, voice).frames)
     assert torch.equal(model.plan_phrase([9, 11], voice, end_pause=4).frames, model.plan_phrase([9, 11], voice).frames)
 
+def test_lead_frames_is_a_floor_on_the_leading_silence_only():
+    model = make_model()
+    voice = model.voice_vector("joe")
+    ids = [9, 11, 20, 7]
+    base = model.plan_phrase(ids, voice).frames
+    lead = int(base[0])
+    raised = model.plan_phrase(ids, voice, lead_frames=lead + 5).frames
+    expect = base.clone()
+    expect[0] = lead + 5
+    assert torch.equal(raised, expect)
+    assert torch.equal(model.plan_phrase(ids, voice, lead_frames=max(lead, 1)).frames[1:], base[1:])
+    if lead > 0:  # a floor below the predicted lead changes nothing
+        assert torch.equal(model.plan_phrase(ids, voice, lead_frames=lead).frames, base)
+    # a cap: the lead is cut to it, and floor == cap fixes the lead
+    capped = model.plan_phrase(ids, voice, lead_frames=lead + 5, lead_max_frames=lead + 2).frames
+    assert int(capped[0]) == lead + 2 and torch.equal(capped[1:], base[1:])
+    fixed = model.plan_phrase(ids, voice, lead_frames=3, lead_max_frames=3).frames
+    assert int(fixed[0]) == 3 and torch.equal(fixed[1:], base[1:])
+
+
 def test_voice_mix_is_weighted_blend():
     model = make_model()
     a, b = model.voice_vector("af_heart"), model.voice_vector("joe")

@@ -213,6 +213,24 @@ def test_self_feed_reads_the_models_own_digits_for_the_chosen_frames():
     assert not mixed.any() and 0.3 < from_own[:, 1:].float().mean() < 0.7
 
 
+def test_self_feed_per_row_shares_feed_only_the_chosen_rows():
+    torch.manual_seed(0)
+    model = AcousticModel(tiny_config())
+    tokens = torch.randint(0, 1000, (3, 2, 30))
+    own = model.layout.tokens_to_digits(torch.randint(0, 1000, (3, 30, 2)))
+    teacher = model.prev_rows(tokens)
+    all_own = model.prev_rows(tokens, own=own, self_feed=1.0)
+    rows = model.prev_rows(tokens, own=own, self_feed=torch.tensor([0.0, 1.0, 0.0]))
+    assert torch.equal(rows[0], teacher[0]) and torch.equal(rows[2], teacher[2])
+    assert torch.equal(rows[1], all_own[1])
+    # an all-zero share skips the first pass and equals plain teacher forcing
+    batch = {"ids": torch.randint(1, 20, (2, 6)), "id_mask": torch.ones(2, 6, dtype=torch.bool),
+             "frames": torch.full((2, 6), 5), "voice": torch.tensor([0, 1]), "tokens": tokens[:2],
+             "token_mask": torch.ones(2, 30, dtype=torch.bool)}
+    model.eval()
+    assert torch.equal(model.losses(batch, self_feed=torch.zeros(2))["tokens"], model.losses(batch)["tokens"])
+
+
 def test_self_feed_loss_trains_on_own_predictions_not_targets():
     torch.manual_seed(0)
     model = AcousticModel(tiny_config()).eval()

@@ -161,6 +161,29 @@ def test_init_from_starts_a_fresh_run_from_weights_and_resume_keeps_jitter(tmp_p
     assert fed["model_config"] == base["model_config"]
     near = (fed["model"][k] - base["model"][k].half().float()).abs().max()
     assert 0 < near < far / 3
+    # --self-feed-voices: only those voices' rows self-feed, and a resume keeps the list
+    _, args = train_args(tmp_path, "--run", "fedv", "--max-steps", "4", "--init-from", str(tmp_path / "exported"),
+                         "--self-feed", "0.5", "--self-feed-voices", "bf_emma", "--stop-at", "1")
+    acoustic.run(args)
+    _, args = train_args(tmp_path, "--run", "fedv", "--max-steps", "4", "--stop-at", "2")
+    acoustic.run(args)
+    assert final_params("fedv")["train_config"]["self_feed_voices"] == ["bf_emma"]
+    from types import SimpleNamespace
+
+    from tts.model.config import AcousticConfig
+    from tts.model.training import AcousticTrainConfig, AcousticTrainer
+
+    voices = list(fed["model_config"]["voices"])
+    trainer = SimpleNamespace(cfg=AcousticTrainConfig(run="x", self_feed=0.5, self_feed_voices=["bf_emma"]),
+                              model_cfg=AcousticConfig.from_dict(fed["model_config"]), device=torch.device("cpu"))
+    share = AcousticTrainer.self_feed_share(trainer, torch.tensor([voices.index("bf_emma"), voices.index("joe")]))
+    assert share.tolist() == [0.5, 0.0]
+    trainer.cfg.self_feed_voices = None
+    assert AcousticTrainer.self_feed_share(trainer, torch.tensor([0, 1])) == 0.5
+    with pytest.raises(StatecastError, match="not among the model's voices"):
+        _, args = train_args(tmp_path, "--run", "y", "--init-from", str(tmp_path / "exported"),
+                             "--self-feed", "0.5", "--self-feed-voices", "nobody")
+        acoustic.run(args)
     with pytest.raises(StatecastError, match="--self-feed must be in"):
         _, args = train_args(tmp_path, "--run", "x", "--self-feed", "0.95")
         acoustic.run(args)

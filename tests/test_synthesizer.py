@@ -300,3 +300,27 @@ def test_end_pause_adds_its_frames_to_every_phrase_and_is_checked(fixture_voices
     for bad in (-1, 41, 2.5, True):
         with pytest.raises(StatecastError, match="end_pause_frames"):
             Synthesizer(plain.bundle, end_pause_frames=bad)
+
+
+def test_lead_frames_floors_every_phrases_leading_silence(fixture_voices):
+    from tts import Synthesizer
+
+    text = "Hello world. Dr. Smith is here!"  # two phrases
+    plain = Synthesizer.load(fixture_voices, threads=1, warm=False)
+    led = Synthesizer.load(fixture_voices, threads=1, warm=False, lead_frames=30)
+    ref_plain, _, _ = synthesize_ref(plain, text)
+    b, _ = led.synthesize(text)
+    ref, _, _ = synthesize_ref(led, text)
+    np.testing.assert_allclose(b, ref, atol=ATOL)  # streaming == reference with the option too
+    assert b.shape[0] > ref_plain.shape[0]  # no fixture phrase is predicted a 30-frame lead
+    short = Synthesizer.load(fixture_voices, threads=1, warm=False, lead_frames=1, lead_max_frames=1)
+    c, _ = short.synthesize(text)
+    ref_short, _, _ = synthesize_ref(short, text)
+    np.testing.assert_allclose(c, ref_short, atol=ATOL)
+    for bad in (-1, 41, 2.5, True):
+        with pytest.raises(StatecastError, match="lead_frames"):
+            Synthesizer(plain.bundle, lead_frames=bad)
+        with pytest.raises(StatecastError, match="lead_max_frames"):
+            Synthesizer(plain.bundle, lead_max_frames=bad)
+    with pytest.raises(StatecastError, match="below lead_frames"):
+        Synthesizer(plain.bundle, lead_frames=8, lead_max_frames=4)

@@ -52,6 +52,13 @@ SENTENCE_END_IDS = tuple(SYMBOL_TO_ID[m] for m in PHRASE_END_MARKS)
 MAX_PHRASE_UNITS = 1024
 
 
+def _any_share(self_feed: float | torch.Tensor) -> bool:
+    """Whether a self-feed share (a float, or (B,) per-row shares) feeds any row."""
+    if isinstance(self_feed, torch.Tensor):
+        return bool((self_feed > 0).any())
+    return self_feed > 0
+
+
 @dataclass
 class PhrasePlan:
     """One phrase, ready for the decoder.
@@ -105,17 +112,20 @@ class AcousticModel(nn.Module):
 
     # ---- decoder -------------------------------------------------------------------
     def prev_rows(self, tokens: torch.Tensor, jitter: float = 0.0, own: torch.Tensor | None = None,
-                  self_feed: float = 0.0) -> torch.Tensor:
+                  self_feed: float | torch.Tensor = 0.0) -> torch.Tensor:
         """Teacher forcing: tokens (B, K, T) -> embedding rows of frame t-1's digits (B, T, K*Gd).
 
         ``jitter`` > 0 moves that share of the input digits one level (training noise, see
         ``TokenLayout.jitter``); the targets are untouched. ``own`` (B, T, K, Gd): the
         model's own greedy digits per frame; a ``self_feed`` share of frames, drawn at
-        random, is read from them instead of the teacher's (before any jitter).
+        random, is read from them instead of the teacher's (before any jitter). The share
+        is one float for every row, or a (B,) tensor of per-row shares.
         """
         digits = self.layout.tokens_to_digits(tokens.transpose(1, 2))
-        if own is not None and self_feed > 0:
-            pick = torch.rand(digits.shape[:2], device=digits.device) < self_feed  # (B, T): whole frames
+        if own is not None and _any_share(self_feed):
+            share = torch.as_tensor(self_feed, dtype=torch.float32, device=digits.device)
+            share = share[:, None] if share.dim() == 1 else share
+            pick = torch.rand(digits.shape[:2], device=digits.device) < share  # (B, T): whole frames
             digits = torch.where(pick[..., None, None], own, digits)
         digits = self.layout.jitter(digits, jitter)
         rows = self.layout.embed_index(digits)
@@ -142,7 +152,7 @@ class AcousticModel(nn.Module):
 
     def forward(self, ids: torch.Tensor, id_mask: torch.Tensor, frames: torch.Tensor,
                 voice_idx: torch.Tensor, tokens: torch.Tensor, impl: str = "auto", jitter: float = 0.0,
-                self_feed: float = 0.0):
+                self_feed: float | torch.Tensor = 0.0):
         """Offline, teacher-forced pass for training.
 
         ids / id_mask / frames (B, S) with the teacher's frames per unit; voice_idx (B,);
@@ -150,7 +160,8 @@ class AcousticModel(nn.Module):
         ``self_feed`` > 0: one pass without gradients first gives the model's own greedy
         digits for every frame (teacher-forced), and that share of input frames reads
         them instead of the teacher's in the pass that is trained (parallel scheduled
-        sampling: the model meets the mistakes it actually makes, not only one-level slips).
+        sampling: the model meets the mistakes it actually makes, not only one-level slips);
+        a (B,) tensor gives each row its own share (e.g. only some voices self-feed).
         Returns (logits (B, T, K, Gd, V), log_dur (B, S), frame_mask (B, T)).
         """
         voice = self.voice_embed(voice_idx)
@@ -158,7 +169,7 @@ class AcousticModel(nn.Module):
         log_dur = self.duration(h, voice, id_mask)
         cond, frame_mask = self.conditioning(h, frames, voice, tokens.shape[-1])
         own = None
-        if self_feed > 0:
+        if _any_share(self_feed):
             with torch.no_grad():
                 first, _ = self.decode(cond + self.digit_embed(self.prev_rows(tokens)).sum(-2), impl=impl)
                 own = first.argmax(-1)  # (B, T, K, Gd): masked (padded) levels are -inf, never picked
@@ -167,7 +178,7 @@ class AcousticModel(nn.Module):
         return logits, log_dur, frame_mask
 
     def losses(self, batch: dict, impl: str = "auto", jitter: float = 0.0,
-               self_feed: float = 0.0) -> dict[str, torch.Tensor]:
+               self_feed: float | torch.Tensor = 0.0) -> dict[str, torch.Tensor]:
         """Batch dict (see ``data.collate``) -> {'tokens': CE per digit, 'duration': MSE of log(1+frames)}."""
         logits, log_dur, frame_mask = self(batch["ids"], batch["id_mask"], batch["frames"], batch["voice"],
                                            batch["tokens"], impl=impl, jitter=jitter, self_feed=self_feed)
@@ -214,13 +225,16 @@ class AcousticModel(nn.Module):
 
     @torch.no_grad()
     def plan_phrase(self, ids, voice: torch.Tensor | str | dict, speed: float = 1.0,
-                    frames: torch.Tensor | None = None, end_pause: int = 0) -> PhrasePlan:
+                    frames: torch.Tensor | None = None, end_pause: int = 0, lead_frames: int = 0,
+                    lead_max_frames: int = 0) -> PhrasePlan:
         """Phoneme ids (S-2,) + voice (vector (W,), name, or {name: weight}) -> PhrasePlan.
 
         Durations come from the predictor, scaled by 1 / speed, unless ``frames``
         (S,) gives them (teacher durations, tests). ``end_pause`` frames (also
         scaled by 1 / speed) are added to the predicted length of a final
         ``. ? !``: the silence in which the model winds a phrase down.
+        ``lead_frames`` / ``lead_max_frames`` (0: no bound): the least / most frames
+        the leading silence unit lasts.
         """
         body = self.check_ids(ids)
         if not isinstance(voice, torch.Tensor):
@@ -235,6 +249,10 @@ class AcousticModel(nn.Module):
             frames = frames_from_log(self.duration(h, v, mask), mask, speed)[0]
             if end_pause > 0 and body.numel() and int(body[-1]) in SENTENCE_END_IDS:
                 frames[-2] += int(round(end_pause / speed))
+            if lead_frames > 0:
+                frames[0] = max(int(frames[0]), int(lead_frames))
+            if lead_max_frames > 0:
+                frames[0] = min(int(frames[0]), int(lead_max_frames))
         frames = torch.as_tensor(frames, dtype=torch.long, device=dev)
         if frames.shape != units.shape[1:]:
             raise StatecastError(f"frames must give one count per unit ({units.shape[1]}), got {tuple(frames.shape)}")

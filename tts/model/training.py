@@ -69,6 +69,9 @@ class AcousticTrainConfig:
     # Share of previous-frame inputs read from the model's own greedy output of a first,
     # gradient-free teacher-forced pass (AcousticModel.forward); 0 = pure teacher forcing.
     self_feed: float = 0.0
+    # Voices whose rows self-feed (the others stay teacher-forced); None = all voices.
+    # Scheduled sampling helped bf_emma and hurt af_heart and joe (stops 11-12).
+    self_feed_voices: list[str] | None = None
     # A fresh run starts from this acoustic checkpoint's weights (new optimiser and schedule).
     init_from: str | None = None
     model: dict = field(default_factory=dict)  # AcousticConfig overrides for a fresh run
@@ -94,6 +97,9 @@ class AcousticTrainer:
             if saved and getattr(cfg, name) == 0.0:
                 setattr(cfg, name, float(saved))
                 print(f"note: resuming with the run's --{name.replace('_', '-')} {saved}")
+        saved_voices = payload.get("train_config", {}).get("self_feed_voices") if payload else None
+        if saved_voices and not cfg.self_feed_voices:
+            cfg.self_feed_voices = list(saved_voices)
         init = _load_init(Path(cfg.init_from)) if payload is None and cfg.init_from else None
         if payload or init:
             self.model_cfg = AcousticConfig.from_dict((payload or init)["model_config"])
@@ -107,6 +113,10 @@ class AcousticTrainer:
                 extra = [s for s in manifest_speakers(cfg.manifest) if s not in DEFAULT_VOICES]
                 overrides["voices"] = list(DEFAULT_VOICES) + extra
             self.model_cfg = AcousticConfig.from_dict({"codec_id": cfg.codec_id, **overrides})
+        unknown = [v for v in cfg.self_feed_voices or [] if v not in self.model_cfg.voices]
+        if unknown:
+            raise StatecastError(f"--self-feed-voices {unknown} are not among the model's voices "
+                                 f"{list(self.model_cfg.voices)}")
         torch.manual_seed(cfg.seed)
         self.model = AcousticModel(self.model_cfg).to(self.device)
         if init:
@@ -143,6 +153,14 @@ class AcousticTrainer:
         append_jsonl(self.log_path, record)
 
     # ---- one step ------------------------------------------------------------
+    def self_feed_share(self, voice_idx: torch.Tensor) -> float | torch.Tensor:
+        """voice_idx (B,) -> the self-feed share: one float, or (B,) per-row shares."""
+        cfg = self.cfg
+        if not cfg.self_feed or not cfg.self_feed_voices:
+            return cfg.self_feed
+        chosen = torch.tensor([self.model_cfg.voices.index(v) for v in cfg.self_feed_voices])
+        return torch.isin(voice_idx.cpu(), chosen).float().to(self.device) * cfg.self_feed
+
     def train_step(self, batch: dict) -> dict:
         cfg = self.cfg
         for g in self.opt.param_groups:
@@ -150,7 +168,7 @@ class AcousticTrainer:
         self.model.train()
         with autocast(self.device):
             parts = self.model.losses(_to(batch, self.device), impl=cfg.scan_impl, jitter=cfg.jitter,
-                                      self_feed=cfg.self_feed)
+                                      self_feed=self.self_feed_share(batch["voice"]))
         loss = parts["tokens"] + cfg.dur_weight * parts["duration"]
         self.opt.zero_grad(set_to_none=True)
         loss.backward()

@@ -67,6 +67,8 @@ from .stream import SynthesisStream
 
 
 END_PAUSE_FRAMES = 0  # off: measured, no gain in word errors (module docstring)
+LEAD_FRAMES = 0  # the duration predictor's leading silence as is
+LEAD_MAX_FRAMES = 0
 
 
 class Synthesizer:
@@ -76,7 +78,8 @@ class Synthesizer:
 
     def __init__(self, bundle: VoiceBundle, clause_min_chars: int = CLAUSE_MIN_CHARS, compile: bool = False,
                  native: bool = True, codec_input: str = "mean", phrase_reset: bool = True,
-                 end_pause_frames: int = END_PAUSE_FRAMES):
+                 end_pause_frames: int = END_PAUSE_FRAMES, lead_frames: int = LEAD_FRAMES,
+                 lead_max_frames: int = LEAD_MAX_FRAMES):
         if codec_input not in self.CODEC_INPUTS:
             raise StatecastError(f"codec_input must be one of {', '.join(self.CODEC_INPUTS)}, got {codec_input!r}")
         self.codec_input = codec_input
@@ -85,6 +88,13 @@ class Synthesizer:
                 or not 0 <= end_pause_frames <= 40:
             raise StatecastError(f"end_pause_frames must be an int in [0, 40], got {end_pause_frames!r}")
         self.end_pause_frames = end_pause_frames  # frames added to a phrase's final . ? ! (module docstring)
+        for name, value in (("lead_frames", lead_frames), ("lead_max_frames", lead_max_frames)):
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 40:
+                raise StatecastError(f"{name} must be an int in [0, 40], got {value!r}")
+        if lead_max_frames and lead_max_frames < lead_frames:
+            raise StatecastError(f"lead_max_frames ({lead_max_frames}) is below lead_frames ({lead_frames})")
+        self.lead_frames = lead_frames  # least frames of silence before a phrase's first sound
+        self.lead_max_frames = lead_max_frames  # most such frames (0: as predicted)
         self.bundle = bundle
         self.model = bundle.acoustic
         self.codec = bundle.codec
@@ -105,7 +115,8 @@ class Synthesizer:
     def load(cls, voices_dir: str | Path | None = None, threads: int = 1, device: str = "cpu",
              warm: bool = True, compile: bool = False, native: bool = True,
              codec_input: str = "mean", phrase_reset: bool = True,
-             end_pause_frames: int = END_PAUSE_FRAMES) -> "Synthesizer":
+             end_pause_frames: int = END_PAUSE_FRAMES, lead_frames: int = LEAD_FRAMES,
+             lead_max_frames: int = LEAD_MAX_FRAMES) -> "Synthesizer":
         """Load a voice bundle (``tts.voices``): ``voices_dir``, else $STATECAST_VOICES, else <repo>/voices.
 
         ``threads`` sets torch's intra-op threads for this process (one per
@@ -130,7 +141,8 @@ class Synthesizer:
             raise StatecastError(f"device {device!r} asked for, but torch sees no CUDA device")
         torch.set_num_threads(threads)
         synth = cls(load_bundle(voices_dir, device=device), compile=compile, native=native,
-                    codec_input=codec_input, phrase_reset=phrase_reset, end_pause_frames=end_pause_frames)
+                    codec_input=codec_input, phrase_reset=phrase_reset, end_pause_frames=end_pause_frames,
+                    lead_frames=lead_frames, lead_max_frames=lead_max_frames)
         if warm:
             synth._warm()
         return synth

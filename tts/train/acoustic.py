@@ -39,6 +39,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--self-feed", type=float, default=0.0,
                    help="share of previous-frame inputs taken from the model's own greedy output of a first, "
                         "gradient-free pass (scheduled sampling), 0..0.9")
+    g.add_argument("--self-feed-voices", metavar="V1,V2",
+                   help="only these voices' clips self-feed (default: all); e.g. bf_emma,bm_george")
     g.add_argument("--init-from", metavar="CKPT",
                    help="start a fresh run from this acoustic checkpoint's weights, or an exported model "
                         "directory such as voices/acoustic (new optimiser and schedule)")
@@ -87,12 +89,22 @@ def run(args) -> int:
         eval_every=args.eval_every, ckpt_every=args.ckpt_every, seed=args.seed,
         time_limit_min=args.time_limit, stop_at=args.stop_at, progress=not args.no_progress, scan_impl=args.scan_impl, model=model,
         jitter=args.jitter, self_feed=args.self_feed, init_from=args.init_from,
+        self_feed_voices=_voice_list(args.self_feed_voices),
     )
     trainer = AcousticTrainer(cfg, resume_from=Path(args.checkpoint) if args.checkpoint else None,
                               restart=args.restart)
     summary = trainer.train()
     print(json.dumps(summary, indent=2))
     return 0
+
+
+def _voice_list(text: str | None) -> list[str] | None:
+    if text is None:
+        return None
+    names = [v.strip() for v in text.split(",") if v.strip()]
+    if not names:
+        raise StatecastError("--self-feed-voices needs at least one voice name")
+    return names
 
 
 def write_latents(args) -> int:

@@ -1,0 +1,115 @@
+"""Where the students' first-word errors come from: the scorer, or the onset.
+
+Usage:
+    python benchmarks/onset_ab.py [--voices-dir DIR] [--voice joe --voice bm_george ...]
+        [--modes base,asr_pad,lead8] [--out results/onset_ab.json]
+
+The students make two to three times their share of word errors on the first
+word of a sentence (the teachers do not; README, "Quality"). Each mode
+decodes every sentence of both sets and scores it with Whisper; the report
+gives total errors and errors that touch the first reference word.
+
+    base      shipped synthesis, the scorer as ``statecast eval`` runs it
+    asr_pad   the same audio with PAD_S of digital silence put before it for
+              the scorer only: tells whether Whisper, not the voice, loses
+              words that start at once (joe's phrases start on frame 0-1)
+    leadN     synthesis with the leading silence unit planned at least N
+              frames long (``Synthesizer(lead_frames=N)``)
+    leadfixN  ... exactly N frames long (``lead_frames=N, lead_max_frames=N``)
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from tts import Synthesizer
+from tts.eval.asr import WhisperASR
+from tts.eval.audio import to_16k
+from tts.eval.wer import align, total
+from tts.text.normalize import normalize_for_wer
+
+SETS = {"public": "tts/assets/sentences_public.txt", "extended": "tts/assets/sentences_extended.txt"}
+PAD_S = 0.3
+
+
+def sentences() -> list[tuple[str, int, str]]:
+    out = []
+    for name, path in SETS.items():
+        lines = [ln.strip() for ln in Path(path).read_text().splitlines()]
+        out += [(name, i, t) for i, t in enumerate(ln for ln in lines if ln and not ln.startswith("#"))]
+    return out
+
+
+def first_word_errors(ref: list[str], hyp: list[str]) -> int:
+    """Errors of the alignment's edit blocks that start at the first reference word."""
+    ops = difflib.SequenceMatcher(a=ref, b=hyp, autojunk=False).get_opcodes()
+    return sum(max(i2 - i1, j2 - j1) for tag, i1, i2, j1, j2 in ops if tag != "equal" and i1 == 0)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--voices-dir", default=None, help="voice bundle (default: the shipped one)")
+    ap.add_argument("--voice", action="append", help="voices to decode (default: all five)")
+    ap.add_argument("--modes", default="base,asr_pad,lead8")
+    ap.add_argument("--limit", type=int, default=None)
+    ap.add_argument("--out", type=Path, default=Path("results/onset_ab.json"))
+    args = ap.parse_args()
+    voices = args.voice or ["af_heart", "am_michael", "bf_emma", "bm_george", "joe"]
+    modes = args.modes.split(",")
+    for m in modes:
+        if m not in ("base", "asr_pad") and not re.fullmatch(r"lead(fix)?\d+", m):
+            raise SystemExit(f"unknown mode {m!r}")
+    torch.set_num_threads(1)
+    items = sentences()[:args.limit]
+    asr = WhisperASR()
+    report = {"sentences": len(items), "pad_s": PAD_S, "modes": {}}
+    audio_cache: dict[tuple[str, int], np.ndarray] = {}  # base audio, reused by asr_pad
+    for mode in modes:
+        lead = int(mode.lstrip("leadfix")) if mode.startswith("lead") else 0
+        cap = lead if mode.startswith("leadfix") else 0
+        synth = Synthesizer.load(args.voices_dir, threads=1, lead_frames=lead, lead_max_frames=cap)
+        per_voice = {}
+        for voice in voices:
+            errs, firsts, rows = [], 0, []
+            for k, (name, i, text) in enumerate(items):
+                key = (voice, k)
+                if mode == "asr_pad" and key in audio_cache:
+                    clip = audio_cache[key]
+                else:
+                    pcm, _ = synth.synthesize(text, voice=voice)
+                    clip = to_16k(pcm, synth.sample_rate)
+                    if mode == "base":
+                        audio_cache[key] = clip
+                if mode == "asr_pad":
+                    clip = np.concatenate([np.zeros(int(PAD_S * 16000), np.float32), clip])
+                hyp = asr.transcribe_one(clip)
+                ref_w, hyp_w = normalize_for_wer(text).split(), normalize_for_wer(hyp).split()
+                e = align(ref_w, hyp_w)
+                f = first_word_errors(ref_w, hyp_w)
+                errs.append(e)
+                firsts += f
+                rows.append({"set": name, "index": i, "errors": e.errors, "first": f, "hypothesis": hyp})
+            t = total(errs)
+            per_voice[voice] = {"errors": t.errors, "first_word_errors": firsts, "words": t.ref_words,
+                                "rows": rows}
+            print(f"{mode:8s} {voice:11s} {t.errors:4d} errors ({firsts} on first words) / {t.ref_words} words",
+                  flush=True)
+        report["modes"][mode] = {"total_errors": sum(v["errors"] for v in per_voice.values()),
+                                 "first_word_errors": sum(v["first_word_errors"] for v in per_voice.values()),
+                                 "voices": per_voice}
+        print(f"{mode:8s} total {report['modes'][mode]['total_errors']} "
+              f"(first words {report['modes'][mode]['first_word_errors']})", flush=True)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=1, ensure_ascii=False))
+    print(f"-> {args.out}")
+
+
+if __name__ == "__main__":
+    main()
