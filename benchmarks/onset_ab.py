@@ -7,14 +7,17 @@ Usage:
 The students make two to three times their share of word errors on the first
 word of a sentence (the teachers do not; README, "Quality"). Each mode
 decodes every sentence of both sets and scores it with Whisper; the report
-gives total errors and errors that touch the first reference word.
+gives total errors, errors that touch the first reference word, and the mean
+planned silence before a text's first phoneme (after the first audio chunk
+is out, the listener waits that long for speech).
 
-    base      shipped synthesis, the scorer as ``statecast eval`` runs it
+    base      leads as the duration predictor plans them (``lead_frames=0``,
+              the default before stop 13), scored as ``statecast eval`` does
     asr_pad   the same audio with PAD_S of digital silence put before it for
               the scorer only: tells whether Whisper, not the voice, loses
               words that start at once (joe's phrases start on frame 0-1)
     leadN     synthesis with the leading silence unit planned at least N
-              frames long (``Synthesizer(lead_frames=N)``)
+              frames long (``Synthesizer(lead_frames=N)``; lead8 is the default)
     leadfixN  ... exactly N frames long (``lead_frames=N, lead_max_frames=N``)
 """
 
@@ -33,6 +36,7 @@ from tts import Synthesizer
 from tts.eval.asr import WhisperASR
 from tts.eval.audio import to_16k
 from tts.eval.wer import align, total
+from tts.synth.segment import text_phrases
 from tts.text.normalize import normalize_for_wer
 
 SETS = {"public": "tts/assets/sentences_public.txt", "extended": "tts/assets/sentences_extended.txt"}
@@ -51,6 +55,20 @@ def first_word_errors(ref: list[str], hyp: list[str]) -> int:
     """Errors of the alignment's edit blocks that start at the first reference word."""
     ops = difflib.SequenceMatcher(a=ref, b=hyp, autojunk=False).get_opcodes()
     return sum(max(i2 - i1, j2 - j1) for tag, i1, i2, j1, j2 in ops if tag != "equal" and i1 == 0)
+
+
+def first_lead_ms(synth, text: str, voice: str) -> float:
+    """Planned silence before the first phoneme of ``text`` (the wait for speech after the first chunk)."""
+    vec, lang = synth.resolve_voice(voice)
+    phrase = text_phrases(synth._frontend(lang), text, synth.clause_min_chars)[0]
+    plan = synth.model.plan_phrase(phrase.ids(), vec, lead_frames=synth.lead_frames,
+                                   lead_max_frames=synth.lead_max_frames)
+    return 1000.0 * int(plan.frames[0]) / synth.frame_rate
+
+
+def write(out: Path, report: dict) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=1, ensure_ascii=False))
 
 
 def main() -> None:
@@ -77,7 +95,7 @@ def main() -> None:
         synth = Synthesizer.load(args.voices_dir, threads=1, lead_frames=lead, lead_max_frames=cap)
         per_voice = {}
         for voice in voices:
-            errs, firsts, rows = [], 0, []
+            errs, firsts, rows, leads = [], 0, [], []
             for k, (name, i, text) in enumerate(items):
                 key = (voice, k)
                 if mode == "asr_pad" and key in audio_cache:
@@ -95,19 +113,20 @@ def main() -> None:
                 f = first_word_errors(ref_w, hyp_w)
                 errs.append(e)
                 firsts += f
+                leads.append(first_lead_ms(synth, text, voice))
                 rows.append({"set": name, "index": i, "errors": e.errors, "first": f, "hypothesis": hyp})
             t = total(errs)
+            lead_ms = sum(leads) / len(leads)
             per_voice[voice] = {"errors": t.errors, "first_word_errors": firsts, "words": t.ref_words,
-                                "rows": rows}
-            print(f"{mode:8s} {voice:11s} {t.errors:4d} errors ({firsts} on first words) / {t.ref_words} words",
-                  flush=True)
-        report["modes"][mode] = {"total_errors": sum(v["errors"] for v in per_voice.values()),
-                                 "first_word_errors": sum(v["first_word_errors"] for v in per_voice.values()),
-                                 "voices": per_voice}
+                                "mean_first_lead_ms": round(lead_ms, 1), "rows": rows}
+            print(f"{mode:8s} {voice:11s} {t.errors:4d} errors ({firsts} on first words) / {t.ref_words} words, "
+                  f"silence before the first phoneme {lead_ms:.0f} ms", flush=True)
+            report["modes"][mode] = {"total_errors": sum(v["errors"] for v in per_voice.values()),
+                                     "first_word_errors": sum(v["first_word_errors"] for v in per_voice.values()),
+                                     "voices": per_voice}
+            write(args.out, report)  # after every voice: a long run stopped early keeps what it measured
         print(f"{mode:8s} total {report['modes'][mode]['total_errors']} "
               f"(first words {report['modes'][mode]['first_word_errors']})", flush=True)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=1, ensure_ascii=False))
     print(f"-> {args.out}")
 
 

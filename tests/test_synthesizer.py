@@ -306,7 +306,7 @@ def test_lead_frames_floors_every_phrases_leading_silence(fixture_voices):
     from tts import Synthesizer
 
     text = "Hello world. Dr. Smith is here!"  # two phrases
-    plain = Synthesizer.load(fixture_voices, threads=1, warm=False)
+    plain = Synthesizer.load(fixture_voices, threads=1, warm=False, lead_frames=0)
     led = Synthesizer.load(fixture_voices, threads=1, warm=False, lead_frames=30)
     ref_plain, _, _ = synthesize_ref(plain, text)
     b, _ = led.synthesize(text)
@@ -317,6 +317,7 @@ def test_lead_frames_floors_every_phrases_leading_silence(fixture_voices):
     c, _ = short.synthesize(text)
     ref_short, _, _ = synthesize_ref(short, text)
     np.testing.assert_allclose(c, ref_short, atol=ATOL)
+    assert Synthesizer(plain.bundle).lead_frames == 8  # the default (module docstring)
     for bad in (-1, 41, 2.5, True):
         with pytest.raises(StatecastError, match="lead_frames"):
             Synthesizer(plain.bundle, lead_frames=bad)

@@ -252,6 +252,10 @@ def export_checkpoint(checkpoint_path: Path, out_dir: Path, dtype: torch.dtype =
     tc = p.get("train_config", {})
     meta = {"step": p["step"], "run": tc.get("run"), "codec_id": model.cfg.codec_id,
             "trained_frames": p.get("stats", {}).get("frames", 0), "source_checkpoint": Path(checkpoint_path).name}
+    if tc.get("init_from"):  # a fine-tune: where it started and what it changed
+        meta["init_from"] = str(tc["init_from"])
+    meta["recipe"] = {k: tc[k] for k in ("lr", "max_steps", "jitter", "self_feed", "self_feed_voices")
+                      if tc.get(k) not in (None, 0, 0.0)}
     if p.get("averaged_from"):  # statecast train average: name the run/step of each source
         meta["averaged_from"] = [f"{Path(x).parent.name}/{Path(x).name}" for x in p["averaged_from"]]
     return save_acoustic(model, out_dir, meta, dtype)

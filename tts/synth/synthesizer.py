@@ -39,6 +39,20 @@ But the public set's word errors did not improve (107 without, 111 with;
 results/eval_voices_end_pause4.json), so it is off by default
 (END_PAUSE_FRAMES = 0).
 
+Leading silence. Every phrase is planned with at least ``lead_frames``
+(8, 200 ms) of silence before its first phoneme. The duration predictor
+gives joe's phrases 0-2 frames (its Piper teacher leaves about 2), so joe
+began speaking on the stream's first frames, from a fresh acoustic state
+and the codec's zero state, and lost its first word three times as often
+as the Kokoro voices (whose predicted leads are 8-20 frames). Over both
+sentence sets (benchmarks/onset_ab.py), joe's Whisper errors fell from 143
+to 119 and its first-word errors from 31 to 13. Priming only the codec
+with the model's own silence recovered most of that gain; priming it with
+the Kokoro voices' silence token did not: the codec needs the voice's own
+silence before it. Shortening the Kokoro voices' leads to 8 frames
+(``lead_max_frames``) was far worse (af_heart 139 -> 257 errors), so the
+predicted lead is never cut by default.
+
 Numbers are those of ``reference.synthesize_ref`` (reference decoder step,
 offline codec decode, no batching), which the tests hold equal to streaming
 and batched synthesis.
@@ -67,8 +81,8 @@ from .stream import SynthesisStream
 
 
 END_PAUSE_FRAMES = 0  # off: measured, no gain in word errors (module docstring)
-LEAD_FRAMES = 0  # the duration predictor's leading silence as is
-LEAD_MAX_FRAMES = 0
+LEAD_FRAMES = 8  # at least 200 ms of silence before a phrase's first phoneme (module docstring)
+LEAD_MAX_FRAMES = 0  # never cut the predicted lead: measured, far worse for the Kokoro voices
 
 
 class Synthesizer:
