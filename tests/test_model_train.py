@@ -226,3 +226,26 @@ def test_statecast_train_acoustic_bad_input_is_one_line(tmp_path):
                           env=env, timeout=120)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert "unknown acoustic config keys: bogus" in proc.stderr.strip().splitlines()[-1]
+
+
+def test_lead_trim_cuts_only_the_leading_silence_and_is_deterministic():
+    from tts.model.data import Example, trim_lead
+
+    tokens = np.arange(2 * 20).reshape(2, 20)
+    ex = Example(id="c", units=np.array([0, 5, 6, 0]), frames=np.array([8, 4, 6, 2]), voice=1, tokens=tokens)
+    cut = trim_lead(ex, 5)
+    assert cut.frames.tolist() == [3, 4, 6, 2] and np.array_equal(cut.tokens, tokens[:, 5:])
+    assert cut.frames.sum() == cut.n_frames  # frames still add up to the clip's tokens
+    assert trim_lead(ex, 99).frames[0] == 1  # the lead keeps one frame
+    assert trim_lead(ex, 0) is ex
+    examples = [Example(id=str(i), units=np.array([0, 5, 0]), frames=np.array([10, 6, 4] if i else [0, 6, 14]), voice=0,
+                        tokens=np.zeros((2, 20), dtype=np.int64)) for i in range(12)]
+    plain = BatchSchedule(examples, 80, seed=1)
+    trimmed = BatchSchedule(examples, 80, seed=1, lead_trim=1.0)
+    again = BatchSchedule(examples, 80, seed=1, lead_trim=1.0)
+    a, b, c = plain.batch(3), trimmed.batch(3), again.batch(3)
+    long_lead = a["frames"][:, 0] == 10  # one clip has no lead at all: nothing to cut, no error
+    assert (a["frames"][:, 0] != 10).sum() <= 1 and (b["frames"][long_lead, 0] < 10).any()
+    assert torch.equal(b["frames"], c["frames"]) and torch.equal(b["token_mask"], c["token_mask"])
+    assert torch.equal(b["frames"][:, 1:], a["frames"][:, 1:])
+    assert torch.equal(b["token_mask"].sum(1), b["frames"].sum(1))

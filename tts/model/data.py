@@ -105,6 +105,16 @@ def manifest_speakers(manifest: str | Path | None = None) -> list[str]:
     return sorted({row["speaker"] for row in read_manifest(manifest)})
 
 
+def trim_lead(ex: Example, k: int) -> Example:
+    """The clip with its first ``k`` frames cut (all from the leading silence unit, which keeps >= 1)."""
+    k = max(0, min(int(k), int(ex.frames[0]) - 1))
+    if k == 0:
+        return ex
+    frames = ex.frames.copy()
+    frames[0] -= k
+    return Example(id=ex.id, units=ex.units, frames=frames, voice=ex.voice, tokens=ex.tokens[:, k:])
+
+
 def collate(batch: list[Example]) -> dict[str, torch.Tensor]:
     """Examples -> padded tensors: ids / id_mask / frames (B, S), voice (B,), tokens (B, K, T), token_mask (B, T)."""
     B = len(batch)
@@ -147,10 +157,14 @@ def bucket_batches(examples: list[Example], max_frames: int) -> list[list[int]]:
 class BatchSchedule:
     """Step -> batch, deterministic in (seed, epoch): resuming at step s replays the same order."""
 
-    def __init__(self, examples: list[Example], max_frames: int, seed: int = 0):
+    def __init__(self, examples: list[Example], max_frames: int, seed: int = 0, lead_trim: float = 0.0):
         self.examples = examples
         self.batches = bucket_batches(examples, max_frames)
         self.seed = seed
+        # Share of clips whose leading silence is cut short by a random number of frames, so
+        # the model starts speaking when the conditioning says so rather than after the lead
+        # length it saw most (a Kokoro voice whose lead was planned shorter lost its first word).
+        self.lead_trim = float(lead_trim)
         self._epoch, self._order = -1, []
 
     def __len__(self) -> int:
@@ -162,7 +176,12 @@ class BatchSchedule:
             self._order = list(range(len(self.batches)))
             random.Random(self.seed * 1_000_003 + epoch).shuffle(self._order)
             self._epoch = epoch
-        return collate([self.examples[i] for i in self.batches[self._order[pos]]])
+        batch = [self.examples[i] for i in self.batches[self._order[pos]]]
+        if self.lead_trim > 0:
+            rng = random.Random(self.seed * 1_000_003 + step * 7 + 1)
+            batch = [trim_lead(ex, rng.randint(0, max(0, int(ex.frames[0]) - 1))) if rng.random() < self.lead_trim else ex
+                     for ex in batch]
+        return collate(batch)
 
 
 def write_synthetic_corpus(directory: str | Path, n_clips: int, cfg: AcousticConfig, seed: int = 0,

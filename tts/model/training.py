@@ -72,6 +72,8 @@ class AcousticTrainConfig:
     # Voices whose rows self-feed (the others stay teacher-forced); None = all voices.
     # Scheduled sampling helped bf_emma and hurt af_heart and joe (stops 11-12).
     self_feed_voices: list[str] | None = None
+    # Share of clips whose leading silence is cut by a random number of frames (data.BatchSchedule).
+    lead_trim: float = 0.0
     # A fresh run starts from this acoustic checkpoint's weights (new optimiser and schedule).
     init_from: str | None = None
     model: dict = field(default_factory=dict)  # AcousticConfig overrides for a fresh run
@@ -92,7 +94,7 @@ class AcousticTrainer:
         self.device, self.dir, self.log_path = run.device, run.dir, run.log_path
         resume, payload = run.resume, run.payload
 
-        for name in ("jitter", "self_feed"):  # a resume keeps the run's input noise
+        for name in ("jitter", "self_feed", "lead_trim"):  # a resume keeps the run's input noise
             saved = payload.get("train_config", {}).get(name) if payload else None
             if saved and getattr(cfg, name) == 0.0:
                 setattr(cfg, name, float(saved))
@@ -138,7 +140,7 @@ class AcousticTrainer:
             print(f"resumed {self.dir.name} at step {self.step} from {resume}")
 
         train, held, self.data_counts = load_examples(self.model_cfg, cfg.manifest, cfg.tokens_dir)
-        self.schedule = BatchSchedule(train, cfg.max_frames, cfg.seed)
+        self.schedule = BatchSchedule(train, cfg.max_frames, cfg.seed, lead_trim=cfg.lead_trim)
         held_batches = BatchSchedule(held, cfg.max_frames, cfg.seed).batches if held else []
         self.eval_batches = [collate([held[i] for i in b]) for b in held_batches[:cfg.eval_batches]]
 
@@ -254,7 +256,7 @@ def export_checkpoint(checkpoint_path: Path, out_dir: Path, dtype: torch.dtype =
             "trained_frames": p.get("stats", {}).get("frames", 0), "source_checkpoint": Path(checkpoint_path).name}
     if tc.get("init_from"):  # a fine-tune: where it started and what it changed
         meta["init_from"] = str(tc["init_from"])
-    meta["recipe"] = {k: tc[k] for k in ("lr", "max_steps", "jitter", "self_feed", "self_feed_voices")
+    meta["recipe"] = {k: tc[k] for k in ("lr", "max_steps", "jitter", "self_feed", "self_feed_voices", "lead_trim")
                       if tc.get(k) not in (None, 0, 0.0)}
     if p.get("averaged_from"):  # statecast train average: name the run/step of each source
         meta["averaged_from"] = [f"{Path(x).parent.name}/{Path(x).name}" for x in p["averaged_from"]]

@@ -41,6 +41,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "gradient-free pass (scheduled sampling), 0..0.9")
     g.add_argument("--self-feed-voices", metavar="V1,V2",
                    help="only these voices' clips self-feed (default: all); e.g. bf_emma,bm_george")
+    g.add_argument("--lead-trim", type=float, default=0.0,
+                   help="share of clips whose leading silence is cut by a random number of frames, 0..1")
     g.add_argument("--init-from", metavar="CKPT",
                    help="start a fresh run from this acoustic checkpoint's weights, or an exported model "
                         "directory such as voices/acoustic (new optimiser and schedule)")
@@ -80,6 +82,8 @@ def run(args) -> int:
         manifest, tokens = str(manifest), str(tokens)
     if not 0.0 <= args.jitter <= 0.5:
         raise StatecastError(f"--jitter must be in [0, 0.5], got {args.jitter}")
+    if not 0.0 <= args.lead_trim <= 1.0:
+        raise StatecastError(f"--lead-trim must be in [0, 1], got {args.lead_trim}")
     if not 0.0 <= args.self_feed <= 0.9:
         raise StatecastError(f"--self-feed must be in [0, 0.9], got {args.self_feed}")
     cfg = AcousticTrainConfig(
@@ -89,7 +93,7 @@ def run(args) -> int:
         eval_every=args.eval_every, ckpt_every=args.ckpt_every, seed=args.seed,
         time_limit_min=args.time_limit, stop_at=args.stop_at, progress=not args.no_progress, scan_impl=args.scan_impl, model=model,
         jitter=args.jitter, self_feed=args.self_feed, init_from=args.init_from,
-        self_feed_voices=_voice_list(args.self_feed_voices),
+        self_feed_voices=_voice_list(args.self_feed_voices), lead_trim=args.lead_trim,
     )
     trainer = AcousticTrainer(cfg, resume_from=Path(args.checkpoint) if args.checkpoint else None,
                               restart=args.restart)
