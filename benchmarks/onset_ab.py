@@ -90,8 +90,9 @@ def main() -> None:
     report = {"sentences": len(items), "pad_s": PAD_S, "modes": {}}
     audio_cache: dict[tuple[str, int], np.ndarray] = {}  # base audio, reused by asr_pad
     for mode in modes:
-        lead = int(mode.lstrip("leadfix")) if mode.startswith("lead") else 0
-        cap = lead if mode.startswith("leadfix") else 0
+        lm = re.fullmatch(r"lead(fix)?(\d+)", mode)
+        lead = int(lm.group(2)) if lm else 0
+        cap = lead if lm and lm.group(1) else 0
         synth = Synthesizer.load(args.voices_dir, threads=1, lead_frames=lead, lead_max_frames=cap)
         per_voice = {}
         for voice in voices:
