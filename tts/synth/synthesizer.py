@@ -44,9 +44,11 @@ Leading silence. Every phrase is planned with at least ``lead_frames``
 gives joe's phrases 0-2 frames (its Piper teacher leaves about 2), so joe
 began speaking on the stream's first frames, from a fresh acoustic state
 and the codec's zero state, and lost its first word three times as often
-as the Kokoro voices (whose predicted leads are 8-20 frames). Over both
+as the Kokoro voices (whose predicted leads were 8-20 frames). Over both
 sentence sets (benchmarks/onset_ab.py), joe's Whisper errors fell from 143
-to 119 and its first-word errors from 31 to 13. Priming only the codec
+to 119 and its first-word errors from 31 to 13. The shipped model (`sfc`,
+trained on randomly shortened leads) plans the Kokoro voices 6-14 frames,
+so the floor now lifts many of their phrases too; its numbers include it. Priming only the codec
 with the model's own silence recovered most of that gain; priming it with
 the Kokoro voices' silence token did not: the codec needs the voice's own
 silence before it. Shortening the Kokoro voices' leads to 8 frames
