@@ -97,7 +97,7 @@ def bench_ttfa(synth, repeats: int) -> dict:
         s = synth.open()
         vec = s._voice_vec
         t = clock()
-        plan = synth.model.plan_phrase(phrases[0].ids(), vec)
+        plan = synth.plan_phrase(phrases[0].ids(), vec)
         rows["plan_cpu"].append(since(t)[1])
         s._queue.push(plan)
         t = clock()

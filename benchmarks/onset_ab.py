@@ -35,6 +35,7 @@ import torch
 from tts import Synthesizer
 from tts.eval.asr import WhisperASR
 from tts.eval.audio import to_16k
+from tts.eval.sentences import load_sentences
 from tts.eval.wer import align, total
 from tts.synth.segment import text_phrases
 from tts.text.normalize import normalize_for_wer
@@ -44,11 +45,8 @@ PAD_S = 0.3
 
 
 def sentences() -> list[tuple[str, int, str]]:
-    out = []
-    for name, path in SETS.items():
-        lines = [ln.strip() for ln in Path(path).read_text().splitlines()]
-        out += [(name, i, t) for i, t in enumerate(ln for ln in lines if ln and not ln.startswith("#"))]
-    return out
+    """(set, index, text) of every sentence of both sets."""
+    return [(name, i, t) for name, path in SETS.items() for i, t in enumerate(load_sentences(path).sentences)]
 
 
 def first_word_errors(ref: list[str], hyp: list[str]) -> int:
@@ -61,8 +59,7 @@ def first_lead_ms(synth, text: str, voice: str) -> float:
     """Planned silence before the first phoneme of ``text`` (the wait for speech after the first chunk)."""
     vec, lang = synth.resolve_voice(voice)
     phrase = text_phrases(synth._frontend(lang), text, synth.clause_min_chars)[0]
-    plan = synth.model.plan_phrase(phrase.ids(), vec, lead_frames=synth.lead_frames,
-                                   lead_max_frames=synth.lead_max_frames)
+    plan = synth.plan_phrase(phrase.ids(), vec)
     return 1000.0 * int(plan.frames[0]) / synth.frame_rate
 
 

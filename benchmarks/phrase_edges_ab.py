@@ -29,6 +29,7 @@ import torch
 from tts import Synthesizer
 from tts.eval.asr import WhisperASR
 from tts.eval.audio import to_16k
+from tts.eval.sentences import load_sentences
 from tts.eval.wer import align, total
 from tts.synth import segment
 from tts.text.frontend import Frontend
@@ -51,8 +52,7 @@ def affected(fe: Frontend) -> list[tuple[str, int, str]]:
     segment.end_as_sentence = lambda p: p  # look at the phrases as espeak wrote them
     try:
         for name, path in SETS.items():
-            lines = [ln.strip() for ln in Path(path).read_text().splitlines()]
-            for i, text in enumerate(ln for ln in lines if ln and not ln.startswith("#")):
+            for i, text in enumerate(load_sentences(path).sentences):
                 phrases = segment.text_phrases(fe, text, 48)
                 if len(phrases) > 1 or any(p.phonemes[-1] not in ".?" for p in phrases):
                     out.append((name, i, text))

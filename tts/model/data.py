@@ -179,8 +179,8 @@ class BatchSchedule:
         batch = [self.examples[i] for i in self.batches[self._order[pos]]]
         if self.lead_trim > 0:
             rng = random.Random(self.seed * 1_000_003 + step * 7 + 1)
-            batch = [trim_lead(ex, rng.randint(0, max(0, int(ex.frames[0]) - 1))) if rng.random() < self.lead_trim else ex
-                     for ex in batch]
+            batch = [trim_lead(ex, rng.randint(0, max(0, int(ex.frames[0]) - 1)))
+                     if rng.random() < self.lead_trim else ex for ex in batch]
         return collate(batch)
 
 

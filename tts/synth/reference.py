@@ -34,9 +34,7 @@ def synthesize_ref(synth, text: str, voice=None, speed: float = 1.0) -> tuple[np
     for phrase in phrases:
         if t0 > 0 and synth.phrase_reset:
             starts.add(t0)
-        plan = model.plan_phrase(phrase.ids(), vec, speed=speed, end_pause=synth.end_pause_frames,
-                                  lead_frames=synth.lead_frames,
-                                  lead_max_frames=synth.lead_max_frames)
+        plan = synth.plan_phrase(phrase.ids(), vec, speed=speed)
         unit_start = (torch.cumsum(plan.frames, 0) - plan.frames).tolist()
         for w in phrase.words:  # phoneme i is unit i + 1 (unit 0 is the leading PAD)
             end = unit_start[w.end + 1] if w.end + 1 < len(unit_start) else plan.n_frames

@@ -144,10 +144,7 @@ class SynthesisStream:
         frontend = synth._frontend(self.lang)
         for seg in segments:
             for phrase in segment_phrases(frontend, seg):
-                plan = synth.model.plan_phrase(phrase.ids(), self._voice_vec, speed=self.speed,
-                                               end_pause=synth.end_pause_frames,
-                                               lead_frames=synth.lead_frames,
-                                               lead_max_frames=synth.lead_max_frames)
+                plan = synth.plan_phrase(phrase.ids(), self._voice_vec, speed=self.speed)
                 start = self._queue.push(plan)
                 for w in phrase.words:
                     a, b = self._queue.span_seconds(start, plan, w.start, w.end)

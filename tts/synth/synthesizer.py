@@ -48,10 +48,10 @@ as the Kokoro voices (whose predicted leads were 8-20 frames). Over both
 sentence sets (benchmarks/onset_ab.py), joe's Whisper errors fell from 143
 to 119 and its first-word errors from 31 to 13. The shipped model (`sfc`,
 trained on randomly shortened leads) plans the Kokoro voices 6-14 frames,
-so the floor now lifts many of their phrases too; its numbers include it. Priming only the codec
-with the model's own silence recovered most of that gain; priming it with
-the Kokoro voices' silence token did not: the codec needs the voice's own
-silence before it. Shortening the Kokoro voices' leads to 8 frames
+so the floor now lifts many of their phrases too; its numbers include it.
+Priming only the codec with the model's own silence recovered most of
+joe's gain; priming it with the Kokoro voices' silence token did not: the
+codec needs the voice's own silence before it. Shortening the Kokoro voices' leads to 8 frames
 (``lead_max_frames``) was far worse (af_heart 139 -> 257 errors), so the
 predicted lead is never cut by default.
 
@@ -72,6 +72,7 @@ import numpy as np
 import torch
 
 from ..errors import StatecastError
+from ..model.acoustic import PhrasePlan
 from ..model.durations import check_speed
 from ..model.native_step import make_stepper
 from ..model.state import DecoderState
@@ -100,15 +101,13 @@ class Synthesizer:
             raise StatecastError(f"codec_input must be one of {', '.join(self.CODEC_INPUTS)}, got {codec_input!r}")
         self.codec_input = codec_input
         self.phrase_reset = bool(phrase_reset)  # each phrase from a fresh acoustic state (module docstring)
-        if isinstance(end_pause_frames, bool) or not isinstance(end_pause_frames, int) \
-                or not 0 <= end_pause_frames <= 40:
-            raise StatecastError(f"end_pause_frames must be an int in [0, 40], got {end_pause_frames!r}")
-        self.end_pause_frames = end_pause_frames  # frames added to a phrase's final . ? ! (module docstring)
-        for name, value in (("lead_frames", lead_frames), ("lead_max_frames", lead_max_frames)):
+        for name, value in (("end_pause_frames", end_pause_frames), ("lead_frames", lead_frames),
+                            ("lead_max_frames", lead_max_frames)):
             if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 40:
                 raise StatecastError(f"{name} must be an int in [0, 40], got {value!r}")
         if lead_max_frames and lead_max_frames < lead_frames:
             raise StatecastError(f"lead_max_frames ({lead_max_frames}) is below lead_frames ({lead_frames})")
+        self.end_pause_frames = end_pause_frames  # frames added to a phrase's final . ? ! (module docstring)
         self.lead_frames = lead_frames  # least frames of silence before a phrase's first sound
         self.lead_max_frames = lead_max_frames  # most such frames (0: as predicted)
         self.bundle = bundle
@@ -178,6 +177,13 @@ class Synthesizer:
     def voices(self) -> list[dict]:
         """[{"name", "lang", "gender", "accent", "description"}] in voices.json order."""
         return [v.public() for v in self.bundle.voices.values()]
+
+    def plan_phrase(self, ids, voice_vec: torch.Tensor, speed: float = 1.0) -> PhrasePlan:
+        """Phoneme ids + voice vector (W,) -> the phrase planned with this synthesizer's
+        phrase options (end pause, lead floor and cap): the one place streams, the
+        reference path and the benchmarks plan a phrase."""
+        return self.model.plan_phrase(ids, voice_vec, speed=speed, end_pause=self.end_pause_frames,
+                                      lead_frames=self.lead_frames, lead_max_frames=self.lead_max_frames)
 
     def _frontend(self, lang: str) -> Frontend:
         if lang not in self._frontends:
