@@ -11,7 +11,9 @@ is the fairer "compute only" number):
   1. time to first audio: ``open`` + ``push(sentence)`` + ``flush`` + ``read(2)``
      (text in -> first 2-frame PCM chunk out), split into frontend (normalise +
      G2P), plan (text encoder + durations + conditioning) and first chunk
-     (2 decoder steps + codec); "model compute" = plan + first chunk;
+     (2 decoder steps + codec, plus the opening silence decoded but not sent,
+     ``unsent_lead_frames``, see ``Synthesizer.lead_send_frames``);
+     "model compute" = plan + first chunk;
   2. real-time factor of one stream (a ~10 s paragraph through ``stream()``,
      2-frame first chunk then 8-frame chunks; frontend and planning included);
   3. continuous batching: N = 1, 4, 16 streams stepped together by
@@ -75,6 +77,16 @@ def p50(xs):
     return round(statistics.median(xs), 3)
 
 
+def unsent_lead(synth) -> int:
+    """Frames of SENTENCE's opening silence the first read decodes but does not send (default voice)."""
+    s = synth.open()
+    s.push(SENTENCE)
+    s.flush()
+    n = s._skip_frames
+    s.cancel()
+    return n
+
+
 def bench_ttfa(synth, repeats: int) -> dict:
     rows = {k: [] for k in ("total_wall", "total_cpu", "frontend_cpu", "plan_cpu", "first_chunk_cpu")}
     frontend = synth._frontend("en-us")
@@ -99,7 +111,7 @@ def bench_ttfa(synth, repeats: int) -> dict:
         t = clock()
         plan = synth.plan_phrase(phrases[0].ids(), vec)
         rows["plan_cpu"].append(since(t)[1])
-        s._queue.push(plan)
+        s._push_plan(plan)  # as push() queues it: the first phrase's unsent lead is decoded on the first read
         t = clock()
         s.read(2)
         rows["first_chunk_cpu"].append(since(t)[1])
@@ -169,8 +181,13 @@ def main(argv=None) -> int:
     p.add_argument("--native", action="store_true", help="also time each bundle with the native (C) decoder step")
     p.add_argument("--native-weights", default="fp32", help="native step matmul weights: fp32, bf16 or fp32,bf16")
     p.add_argument("--only-native", action="store_true", help="time only the native decoder step")
+    p.add_argument("--lead-send", default="default",
+                   help="Synthesizer(lead_send_frames=...): frames of a stream's opening silence sent, "
+                        "'all', or 'default' (the Synthesizer's)")
     p.add_argument("--out", default=str(REPO / "results" / "bench_synth.json"))
     args = p.parse_args(argv)
+    lead_kw = {} if args.lead_send == "default" else {
+        "lead_send_frames": None if args.lead_send == "all" else int(args.lead_send)}
     torch.set_num_threads(1)
     batches = [int(b) for b in args.batches.split(",")]
     results = {"benchmark": "bench_synth", "host": platform.node(), "cpu_count": os.cpu_count(),
@@ -195,14 +212,15 @@ def main(argv=None) -> int:
         if args.compile:
             runs += [(name + "+compile", d, "compile") for name, d in dirs.items() if name != "fixture-tiny"]
         for name, d, step in runs:
-            synth = Synthesizer.load(d, threads=1, compile=step == "compile")
+            synth = Synthesizer.load(d, threads=1, compile=step == "compile", **lead_kw)
             if step.startswith("native"):
                 from tts.model.native_step import NativeStepper
                 synth._stepper = NativeStepper(synth.model, weights=step.split("-", 1)[1])  # raises if it cannot be built: no silent fallback here
                 synth._warm()
             row = {"parameters": {"acoustic": synth.model.parameter_counts()["total"],
                                   "codec_decoder": synth.codec.parameter_counts()["decoder"]},
-                   "state_bytes_per_stream": synth.open().state_nbytes()}
+                   "state_bytes_per_stream": synth.open().state_nbytes(),
+                   "lead_send_frames": synth.lead_send_frames, "unsent_lead_frames": unsent_lead(synth)}
             row["ttfa"] = bench_ttfa(synth, args.repeats)
             row["single_stream"] = bench_single(synth, max(1, args.repeats // 3))
             # Each batch size twice, the second pass reported: a compiled step specialises

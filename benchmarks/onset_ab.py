@@ -12,13 +12,19 @@ planned silence before a text's first phoneme (after the first audio chunk
 is out, the listener waits that long for speech).
 
     base      leads as the duration predictor plans them (``lead_frames=0``,
-              the default before stop 13), scored as ``statecast eval`` does
+              the default before stop 13), all of the opening silence sent
     asr_pad   the same audio with PAD_S of digital silence put before it for
               the scorer only: tells whether Whisper, not the voice, loses
               words that start at once (joe's phrases start on frame 0-1)
     leadN     synthesis with the leading silence unit planned at least N
               frames long (``Synthesizer(lead_frames=N)``; lead8 is the default)
     leadfixN  ... exactly N frames long (``lead_frames=N, lead_max_frames=N``)
+
+A lead mode may end in ``sendM`` or ``sendall``: of the stream's opening
+silence, only the last M frames are sent (``lead_send_frames=M``; M=2 is the
+default since stop 14) or all of it (the behaviour up to stop 13). The model
+and codec decode the whole lead either way; only what the scorer hears and
+the reported silence differ.
 """
 
 from __future__ import annotations
@@ -38,10 +44,12 @@ from tts.eval.audio import to_16k
 from tts.eval.sentences import load_sentences
 from tts.eval.wer import align, total
 from tts.synth.segment import text_phrases
+from tts.synth.synthesizer import LEAD_SEND_FRAMES
 from tts.text.normalize import normalize_for_wer
 
 SETS = {"public": "tts/assets/sentences_public.txt", "extended": "tts/assets/sentences_extended.txt"}
 PAD_S = 0.3
+LEAD_MODE = r"lead(fix)?(\d+)(?:send(\d+|all))?"
 
 
 def sentences() -> list[tuple[str, int, str]]:
@@ -56,11 +64,11 @@ def first_word_errors(ref: list[str], hyp: list[str]) -> int:
 
 
 def first_lead_ms(synth, text: str, voice: str) -> float:
-    """Planned silence before the first phoneme of ``text`` (the wait for speech after the first chunk)."""
+    """Silence sent before the first phoneme of ``text`` (the wait for speech after the first chunk)."""
     vec, lang = synth.resolve_voice(voice)
     phrase = text_phrases(synth._frontend(lang), text, synth.clause_min_chars)[0]
     plan = synth.plan_phrase(phrase.ids(), vec)
-    return 1000.0 * int(plan.frames[0]) / synth.frame_rate
+    return 1000.0 * (int(plan.frames[0]) - synth.lead_skip_frames(plan)) / synth.frame_rate
 
 
 def write(out: Path, report: dict) -> None:
@@ -79,7 +87,7 @@ def main() -> None:
     voices = args.voice or ["af_heart", "am_michael", "bf_emma", "bm_george", "joe"]
     modes = args.modes.split(",")
     for m in modes:
-        if m not in ("base", "asr_pad") and not re.fullmatch(r"lead(fix)?\d+", m):
+        if m not in ("base", "asr_pad") and not re.fullmatch(LEAD_MODE, m):
             raise SystemExit(f"unknown mode {m!r}")
     torch.set_num_threads(1)
     items = sentences()[:args.limit]
@@ -87,10 +95,12 @@ def main() -> None:
     report = {"sentences": len(items), "pad_s": PAD_S, "modes": {}}
     audio_cache: dict[tuple[str, int], np.ndarray] = {}  # base audio, reused by asr_pad
     for mode in modes:
-        lm = re.fullmatch(r"lead(fix)?(\d+)", mode)
+        lm = re.fullmatch(LEAD_MODE, mode)
         lead = int(lm.group(2)) if lm else 0
         cap = lead if lm and lm.group(1) else 0
-        synth = Synthesizer.load(args.voices_dir, threads=1, lead_frames=lead, lead_max_frames=cap)
+        send = {None: LEAD_SEND_FRAMES, "all": None}.get(lm.group(3), lm.group(3)) if lm else None
+        synth = Synthesizer.load(args.voices_dir, threads=1, lead_frames=lead, lead_max_frames=cap,
+                                 lead_send_frames=send if send is None else int(send))
         per_voice = {}
         for voice in voices:
             errs, firsts, rows, leads = [], 0, [], []

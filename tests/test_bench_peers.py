@@ -36,22 +36,27 @@ def test_measure_warms_up_then_interleaves_with_rotating_order():
     firsts = [timed[i][0] for i in range(0, len(timed), 2)]
     assert firsts == ["a", "b", "a", "b"]
     assert all(r["duration_s"] == 0.5 and r["chunks"] == 1 for r in records)
+    assert all(r["first_speech_s"] == pytest.approx(r["ttfa_s"], abs=1e-6) for r in records)  # loud from sample 0
 
 
 def test_summarize_medians_p90_and_ratios():
     recs = []
     for i, (ttfa_a, ttfa_b) in enumerate([(0.1, 1.0), (0.2, 2.0), (0.3, 3.0)]):
-        recs.append({"engine": "a", "case": "c", "ttfa_s": ttfa_a, "rtf": ttfa_a, "duration_s": 1.0})
-        recs.append({"engine": "b", "case": "c", "ttfa_s": ttfa_b, "rtf": 2 * ttfa_b, "duration_s": 1.0})
+        recs.append({"engine": "a", "case": "c", "ttfa_s": ttfa_a, "rtf": ttfa_a, "duration_s": 1.0,
+                     "first_speech_s": ttfa_a + 0.1})
+        recs.append({"engine": "b", "case": "c", "ttfa_s": ttfa_b, "rtf": 2 * ttfa_b, "duration_s": 1.0,
+                     "first_speech_s": ttfa_b + 0.4})
     s = peers.summarize(["a", "b"], ["c"], recs)
     assert s["a"]["overall"]["ttfa_median_s"] == pytest.approx(0.2)
     assert s["a"]["overall"]["ttfa_p90_s"] == pytest.approx(0.28)
     assert s["a"]["overall"]["ttfa_ratio"] == pytest.approx(1.0)
     assert s["b"]["overall"]["ttfa_ratio"] == pytest.approx(10.0)
     assert s["b"]["overall"]["rtf_ratio"] == pytest.approx(20.0)
+    assert s["a"]["overall"]["first_speech_median_s"] == pytest.approx(0.3)
+    assert s["b"]["overall"]["first_speech_ratio"] == pytest.approx(2.4 / 0.3)
     assert s["b"]["cases"]["c"]["runs"] == 3
     table = peers.format_table(s, ["c"])
-    assert "10.00x" in table and "20.00x" in table
+    assert "10.00x" in table and "20.00x" in table and "8.00x" in table
 
 
 def test_cli_bench_peers_writes_json(tmp_path, capsys, monkeypatch):

@@ -12,7 +12,7 @@ from tts import cli
 from tts.eval import harness
 from tts.eval.results_io import write_json
 from tts.eval.sentences import PUBLIC_SENTENCES, load_sentences, parse_sentences
-from tts.eval.timing import percentile, timed_stream
+from tts.eval.timing import percentile, playback_time, speech_onset, timed_stream
 
 
 class SineEngine:
@@ -98,6 +98,49 @@ def test_timed_stream_measures_first_chunk_and_total():
     assert 0.01 <= take.ttfa_s < take.synth_s
     assert take.synth_s >= 0.04
     assert take.rtf == pytest.approx(take.synth_s / 0.4)
+
+
+class LeadSilenceEngine(SineEngine):
+    """Opens with ``lead_s`` of digital silence (its own chunk), then the sine chunks."""
+
+    def __init__(self, lead_s, **kw):
+        super().__init__(**kw)
+        self.lead_s = lead_s
+
+    def stream(self, text):
+        yield np.zeros(int(self.lead_s * self.sample_rate), np.float32)
+        yield from super().stream(text)
+
+
+def test_speech_onset_finds_the_first_loud_window():
+    sr = 16000
+    tone = (0.1 * np.sin(2 * np.pi * 300 * np.arange(sr // 10) / sr)).astype(np.float32)
+    quiet = np.full(sr // 4, 1e-4, np.float32)  # -80 dBFS: silence to the detector
+    assert speech_onset(np.concatenate([quiet, tone]), sr) == sr // 4
+    assert speech_onset(quiet, sr) is None
+    assert speech_onset(np.zeros(10, np.float32), sr) is None  # shorter than one window
+    assert speech_onset(tone, sr) == 0
+
+
+def test_playback_time_follows_a_player_that_waits_when_dry():
+    # 1 s at t=0, then 1 s arriving at t=1.5 (0.5 s dry): sample 1.2 s in plays at 1.5 + 0.2.
+    arrivals = [(0.0, 100), (1.5, 100)]
+    assert playback_time(arrivals, 50, 100) == pytest.approx(0.5)
+    assert playback_time(arrivals, 120, 100) == pytest.approx(1.7)
+    assert playback_time([(0.2, 100), (0.3, 100)], 150, 100) == pytest.approx(1.7)  # on time: back to back
+    with pytest.raises(ValueError, match="past the audio"):
+        playback_time(arrivals, 200, 100)
+
+
+def test_timed_stream_first_speech_pays_for_opening_silence():
+    plain = timed_stream(SineEngine(delay=0.001), "a b")
+    assert plain.first_speech_s == pytest.approx(plain.ttfa_s, abs=1e-6)
+    led = timed_stream(LeadSilenceEngine(0.3, delay=0.001), "a b")
+    assert led.audio.shape == (int(0.3 * 16000) + 2 * 1600,)
+    # The silence arrives first and plays; speech starts 0.3 s after the first chunk.
+    assert led.first_speech_s == pytest.approx(led.ttfa_s + 0.3, abs=1e-3)
+    silent = timed_stream(LeadSilenceEngine(0.3, delay=0.001), "")
+    assert math.isnan(silent.first_speech_s)
 
 
 def test_percentile():

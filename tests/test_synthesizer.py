@@ -15,6 +15,7 @@ from tts import AudioChunk, SynthesisStream, WordTimestamp
 from tts.errors import StatecastError
 from tts.synth.chunks import chunk_frames
 from tts.synth.reference import synthesize_ref
+from tts.synth.segment import text_phrases
 
 TEXT = "Hello world, this is $42.50 for two. Dr. Smith is here! Okay?"
 ATOL = 1e-5
@@ -22,6 +23,13 @@ ATOL = 1e-5
 
 def joined(chunks):
     return np.concatenate([c.pcm for c in chunks]), [w for c in chunks for w in c.words]
+
+
+def skipped(synth, text, voice=None):
+    """Frames of ``text``'s opening silence decoded but not sent (Synthesizer.lead_send_frames)."""
+    vec, lang = synth.resolve_voice(voice)
+    phrase = text_phrases(synth._frontend(lang), text, synth.clause_min_chars)[0]
+    return synth.lead_skip_frames(synth.plan_phrase(phrase.ids(), vec))
 
 
 def drain(stream, first=2, rest=8):
@@ -41,7 +49,9 @@ def test_stream_equals_reference_for_any_chunking(synth, first, rest):
     ref, tokens, ref_words = synthesize_ref(synth, TEXT)
     chunks = list(synth.stream(TEXT, first_chunk_frames=first, chunk_frames=rest))
     pcm, words = joined(chunks)
-    assert pcm.shape == ref.shape == (tokens.shape[1] * synth.hop + synth.codec.cfg.tail_samples,)
+    skip = skipped(synth, TEXT)
+    assert skip > 0, "the fixture's opening silence must be trimmed, or this test misses that path"
+    assert pcm.shape == ref.shape == ((tokens.shape[1] - skip) * synth.hop + synth.codec.cfg.tail_samples,)
     assert np.abs(ref).max() > 0.01, "fixture audio must not be silent, or equality means nothing"
     np.testing.assert_allclose(pcm, ref, atol=ATOL)
     assert words == ref_words
@@ -67,7 +77,8 @@ def test_stream_equals_reference_with_a_subframe_codec_head(tmp_path):
     ref, tokens, _ = synthesize_ref(sub, TEXT)
     chunks = list(sub.stream(TEXT, first_chunk_frames=2, chunk_frames=8))
     pcm, _ = joined(chunks)
-    assert pcm.shape == ref.shape == (tokens.shape[1] * sub.hop + sub.codec.cfg.tail_samples,)
+    skip = skipped(sub, TEXT)
+    assert pcm.shape == ref.shape == ((tokens.shape[1] - skip) * sub.hop + sub.codec.cfg.tail_samples,)
     assert np.abs(ref).max() > 0.01
     np.testing.assert_allclose(pcm, ref, atol=ATOL)
     assert chunks[0].pcm.shape == (2 * sub.hop,)
@@ -257,7 +268,8 @@ def test_codec_input_tokens_decodes_the_argmax_and_mean_is_the_default(synth):
     # The tokens path is exactly the codec decoding those tokens.
     with torch.no_grad():
         wave, cstate = synth.codec.decoder(synth.codec.quantizer.dequantize(tokens[None]))
-    np.testing.assert_allclose(ref_hard, torch.cat([wave[0], cstate.tail[0]]).clamp(-1, 1).numpy(), atol=ATOL)
+    whole = torch.cat([wave[0], cstate.tail[0]]).clamp(-1, 1).numpy()
+    np.testing.assert_allclose(ref_hard, whole[skipped(synth, TEXT) * synth.hop:], atol=ATOL)
     assert np.abs(ref_mean - ref_hard).max() > 1e-3  # random weights are unsure: the mean is not the argmax
     with pytest.raises(StatecastError, match="codec_input must be one of"):
         Synthesizer(synth.bundle, codec_input="soft")
@@ -325,3 +337,49 @@ def test_lead_frames_floors_every_phrases_leading_silence(fixture_voices):
             Synthesizer(plain.bundle, lead_max_frames=bad)
     with pytest.raises(StatecastError, match="below lead_frames"):
         Synthesizer(plain.bundle, lead_frames=8, lead_max_frames=4)
+
+
+def test_opening_silence_is_decoded_but_only_its_last_frames_are_sent(fixture_voices):
+    """The model and codec run in on the whole planned lead; the client gets only its
+    last ``lead_send_frames``: same samples after that point, timestamps moved alike,
+    and only the stream's first phrase is trimmed (later leads are pauses)."""
+    from tts import Synthesizer
+
+    text = "Hello world. Dr. Smith is here!"  # two phrases
+    full = Synthesizer.load(fixture_voices, threads=1, warm=False, lead_send_frames=None)
+    sent = Synthesizer.load(fixture_voices, threads=1, warm=False)
+    assert sent.lead_send_frames == 2  # the default (module docstring)
+    a, wa = full.synthesize(text)
+    b, wb = sent.synthesize(text)
+    skip = skipped(sent, text)
+    assert skipped(full, text) == 0 and skip > 0
+    vec, lang = sent.resolve_voice(None)
+    lead = int(sent.plan_phrase(text_phrases(sent._frontend(lang), text, 48)[0].ids(), vec).frames[0])
+    assert skip == lead - 2
+    np.testing.assert_allclose(b, a[skip * sent.hop:], atol=ATOL)
+    assert [w.word for w in wb] == [w.word for w in wa]
+    assert all(abs(x.start - (y.start - skip / sent.frame_rate)) < 1e-9 and
+               abs(x.end - (y.end - skip / sent.frame_rate)) < 1e-9 for x, y in zip(wb, wa))
+    ref, _, ref_words = synthesize_ref(sent, text)
+    np.testing.assert_allclose(b, ref, atol=ATOL)
+    assert ref_words == wb
+    # The first chunk still holds the frames asked for, all after the skipped ones.
+    s = sent.open()
+    s.push(text)
+    first = s.read(2)
+    assert first.pcm.shape == (2 * sent.hop,) and first.start == 0.0
+    np.testing.assert_allclose(first.pcm, a[skip * sent.hop:(skip + 2) * sent.hop], atol=ATOL)
+    # Text pushed later (a new phrase after the first) keeps its own lead whole.
+    s.push(" And more.")
+    s.close()
+    rest, _ = joined(drain(s))
+    c, _ = full.synthesize(text + " And more.")
+    np.testing.assert_allclose(np.concatenate([first.pcm, rest]), c[skip * sent.hop:], atol=ATOL)
+    # 0 sends nothing before the first phoneme's frame.
+    bare = Synthesizer.load(fixture_voices, threads=1, warm=False, lead_send_frames=0)
+    d, wd = bare.synthesize(text)
+    np.testing.assert_allclose(d, a[lead * sent.hop:], atol=ATOL)
+    assert abs(wd[0].start - (wa[0].start - lead / sent.frame_rate)) < 1e-9
+    for bad in (-1, 41, 2.5, True, "2"):
+        with pytest.raises(StatecastError, match="lead_send_frames"):
+            Synthesizer(full.bundle, lead_send_frames=bad)

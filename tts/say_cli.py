@@ -103,8 +103,10 @@ def run(args) -> int:
             print(f"{w.start:.3f}\t{w.end:.3f}\t{w.word}", file=sys.stderr)
     if not to_stdout:
         seconds = (n if n is not None else Path(args.output).stat().st_size // 2) / synth.sample_rate
+        # A player starting on the first chunk reaches the first word after its timestamp.
+        spoken = f", first word {(first + words[0].start) * 1000:.0f} ms" if words else ""
         print(f"wrote {args.output}: {seconds:.2f} s at {synth.sample_rate} Hz ({fmt}), "
-              f"first audio {first * 1000:.0f} ms, real-time factor {compute / max(seconds, 1e-9):.3f}",
+              f"first audio {first * 1000:.0f} ms{spoken}, real-time factor {compute / max(seconds, 1e-9):.3f}",
               file=sys.stderr)
     return 0
 

@@ -13,7 +13,9 @@ Fairness to noise on a shared machine:
 
 TTFA is measured through ``stream()``: for sentence-level engines (Piper,
 Kokoro) that is the whole first phrase's synthesis time, which is what a
-caller of those engines waits before hearing anything.
+caller of those engines waits before hearing anything. First speech adds
+what the listener then waits through: the silence each engine opens with
+(``tts.eval.timing``).
 """
 
 from __future__ import annotations
@@ -65,7 +67,7 @@ def measure(engines, cases: list[tuple[str, str]], repeats: int, warmup: bool = 
                 take = timed_stream(engine, text)
                 records.append({
                     "engine": engine.name, "case": label, "repeat": r, "ttfa_s": take.ttfa_s,
-                    "synth_s": take.synth_s, "duration_s": take.duration_s, "rtf": take.rtf, "chunks": take.chunks,
+                    "first_speech_s": take.first_speech_s, "synth_s": take.synth_s, "duration_s": take.duration_s, "rtf": take.rtf, "chunks": take.chunks,
                 })
             if progress:
                 progress(f"repeat {r + 1}/{repeats} case {label} done")
@@ -79,9 +81,11 @@ def summarize(engine_names: list[str], case_labels: list[str], records: list[dic
     def stats(rows: list[dict]) -> dict:
         ttfa = [x["ttfa_s"] for x in rows]
         rtf = [x["rtf"] for x in rows]
+        speech = [x.get("first_speech_s", float("nan")) for x in rows]
         return {
             "runs": len(rows),
             "ttfa_median_s": median(ttfa), "ttfa_p90_s": percentile(ttfa, 90),
+            "first_speech_median_s": median(speech), "first_speech_p90_s": percentile(speech, 90),
             "rtf_median": median(rtf), "rtf_p90": percentile(rtf, 90),
             "audio_s_median": median([x["duration_s"] for x in rows]),
         }
@@ -94,6 +98,8 @@ def summarize(engine_names: list[str], case_labels: list[str], records: list[dic
     for name in engine_names:
         o = out[name]["overall"]
         o["ttfa_ratio"] = o["ttfa_median_s"] / ref["ttfa_median_s"] if ref["ttfa_median_s"] else float("nan")
+        o["first_speech_ratio"] = (o["first_speech_median_s"] / ref["first_speech_median_s"]
+                                   if ref["first_speech_median_s"] else float("nan"))
         o["rtf_ratio"] = o["rtf_median"] / ref["rtf_median"] if ref["rtf_median"] else float("nan")
     return out
 
@@ -101,17 +107,21 @@ def summarize(engine_names: list[str], case_labels: list[str], records: list[dic
 def format_table(summary: dict, case_labels: list[str]) -> str:
     from ..eval.results_io import fmt_num
 
-    header = ["engine", "case", "TTFA med", "TTFA p90", "RTF med", "RTF p90", "TTFA x", "RTF x"]
+    header = ["engine", "case", "TTFA med", "TTFA p90", "speech med", "RTF med", "RTF p90", "TTFA x", "speech x",
+              "RTF x"]
     rows = [header]
     for name, s in summary.items():
         for label in case_labels:
             c = s["cases"][label]
             rows.append([name, label, fmt_num(c["ttfa_median_s"], ".3f", " s"), fmt_num(c["ttfa_p90_s"], ".3f", " s"),
-                         fmt_num(c["rtf_median"], ".3f"), fmt_num(c["rtf_p90"], ".3f"), "", ""])
+                         fmt_num(c["first_speech_median_s"], ".3f", " s"),
+                         fmt_num(c["rtf_median"], ".3f"), fmt_num(c["rtf_p90"], ".3f"), "", "", ""])
         o = s["overall"]
         rows.append([name, "all", fmt_num(o["ttfa_median_s"], ".3f", " s"), fmt_num(o["ttfa_p90_s"], ".3f", " s"),
+                     fmt_num(o["first_speech_median_s"], ".3f", " s"),
                      fmt_num(o["rtf_median"], ".3f"), fmt_num(o["rtf_p90"], ".3f"),
-                     fmt_num(o["ttfa_ratio"], ".2f", "x"), fmt_num(o["rtf_ratio"], ".2f", "x")])
+                     fmt_num(o["ttfa_ratio"], ".2f", "x"), fmt_num(o["first_speech_ratio"], ".2f", "x"),
+                     fmt_num(o["rtf_ratio"], ".2f", "x")])
     widths = [max(len(r[c]) for r in rows) for c in range(len(header))]
     lines = [" | ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in rows]
     lines.insert(1, "-+-".join("-" * w for w in widths))
@@ -122,6 +132,7 @@ def run(args: argparse.Namespace, out: Path) -> dict:
     from ..errors import StatecastError
     from ..eval.cli import load_engines
     from ..eval.results_io import machine_info, write_json
+    from ..eval.timing import ONSET_DBFS
 
     specs = args.engine or list(DEFAULT_ENGINES)
     if len(set(specs)) != len(specs):
@@ -139,7 +150,8 @@ def run(args: argparse.Namespace, out: Path) -> dict:
                  "engines": [{"engine": e.name, "sample_rate": e.sample_rate, "streaming": bool(e.streaming)} for e in engines],
                  "cases": [{"label": l, "text": t} for l, t in cases],
                  "notes": "interleaved runs with rotated engine order after one warm-up each; TTFA = stream() call to "
-                          "first chunk; RTF = synthesis wall time / audio duration; ratios are median / reference median"},
+                          "first chunk; first speech = stream() call to the first sample above "
+                          f"{ONSET_DBFS:g} dBFS playing (a player starting on the first chunk); RTF = synthesis wall time / audio duration; ratios are median / reference median"},
         "summary": summary,
         "runs": records,
     }

@@ -23,23 +23,26 @@ from .segment import text_phrases
 def synthesize_ref(synth, text: str, voice=None, speed: float = 1.0) -> tuple[np.ndarray, torch.Tensor, list]:
     """-> (pcm (N,) float32, tokens (K, T), [WordTimestamp]), greedy decoding.
 
-    N = T * H + codec.cfg.tail_samples: the T frames' hop spans plus the
-    overlap-add tail of the last windows.
+    N = (T - skip) * H + codec.cfg.tail_samples: the T frames' hop spans plus the
+    overlap-add tail of the last windows, less the ``skip`` frames of opening
+    silence not sent (``Synthesizer.lead_skip_frames``); tokens cover all T.
     """
     model, codec = synth.model, synth.codec
     vec, lang = synth.resolve_voice(voice)
     phrases = text_phrases(synth._frontend(lang), text, synth.clause_min_chars)
-    conds, words, t0, starts = [], [], 0, set()
+    conds, words, t0, starts, skip = [], [], 0, set(), 0
     shift, rate = model.cfg.cond_shift_frames, model.cfg.frame_rate
     for phrase in phrases:
         if t0 > 0 and synth.phrase_reset:
             starts.add(t0)
         plan = synth.plan_phrase(phrase.ids(), vec, speed=speed)
+        if t0 == 0:  # the opening silence the model and codec run in on, not sent
+            skip = synth.lead_skip_frames(plan)
         unit_start = (torch.cumsum(plan.frames, 0) - plan.frames).tolist()
         for w in phrase.words:  # phoneme i is unit i + 1 (unit 0 is the leading PAD)
             end = unit_start[w.end + 1] if w.end + 1 < len(unit_start) else plan.n_frames
-            words.append(WordTimestamp(w.text, (t0 + unit_start[w.start + 1] + shift) / rate,
-                                       (t0 + end + shift) / rate))
+            words.append(WordTimestamp(w.text, (t0 + unit_start[w.start + 1] + shift - skip) / rate,
+                                       (t0 + end + shift - skip) / rate))
         conds.append(plan.cond)
         t0 += plan.n_frames
     cond = torch.cat(conds)
@@ -55,5 +58,5 @@ def synthesize_ref(synth, text: str, voice=None, speed: float = 1.0) -> tuple[np
     tokens = torch.stack(tokens, dim=1)  # (K, T)
     latent = torch.stack(latents)[None] if mean else codec.quantizer.dequantize(tokens[None])  # (1, T, K*G)
     wave, cstate = codec.decoder(latent)
-    pcm = torch.cat([wave[0], cstate.tail[0]]).clamp(-1.0, 1.0)
+    pcm = torch.cat([wave[0], cstate.tail[0]])[skip * synth.hop:].clamp(-1.0, 1.0)
     return pcm.float().cpu().numpy(), tokens, words

@@ -54,6 +54,10 @@ class SynthesisStream:
             self._generator.manual_seed(int(seed) if seed is not None else int(torch.seed() % 2 ** 63))
         self._samples = 0  # samples handed out so far
         self._spoke = False  # planned at least one phrase
+        # Opening silence decoded but not sent (Synthesizer.lead_send_frames): frames
+        # still to drop from the first chunk, and the frames every timestamp moves by.
+        self._skip_frames = 0
+        self._skip_total = 0
         self._closed = False
         self._cancelled = False
         self._final_sent = False
@@ -144,12 +148,17 @@ class SynthesisStream:
         frontend = synth._frontend(self.lang)
         for seg in segments:
             for phrase in segment_phrases(frontend, seg):
-                plan = synth.plan_phrase(phrase.ids(), self._voice_vec, speed=self.speed)
-                start = self._queue.push(plan)
-                for w in phrase.words:
-                    a, b = self._queue.span_seconds(start, plan, w.start, w.end)
-                    self._words.append(WordTimestamp(w.text, a, b))
-                self._spoke = True
+                self._push_plan(synth.plan_phrase(phrase.ids(), self._voice_vec, speed=self.speed), phrase.words)
+
+    def _push_plan(self, plan, words=()) -> None:
+        """Queue a planned phrase and its words' timestamps; the first one sets the unsent lead."""
+        if not self._spoke:
+            self._skip_frames = self._skip_total = self._synth.lead_skip_frames(plan)
+        start = self._queue.push(plan)
+        for w in words:  # times in the audio sent: the skipped frames come off
+            a, b = self._queue.span_seconds(start - self._skip_total, plan, w.start, w.end)
+            self._words.append(WordTimestamp(w.text, a, b))
+        self._spoke = True
 
     @property
     def _drained(self) -> bool:

@@ -55,6 +55,18 @@ codec needs the voice's own silence before it. Shortening the Kokoro voices' lea
 (``lead_max_frames``) was far worse (af_heart 139 -> 257 errors), so the
 predicted lead is never cut by default.
 
+Opening silence not sent. That lead is run-in for the model and the codec,
+not something the listener needs to hear: the planned lead is 200-350 ms of
+near-digital silence (under -65 dBFS, measured on all five voices), and a
+listener whose first chunk arrives in 15 ms would still wait that long for
+the first word. So a stream decodes its first phrase's whole lead but sends
+only its last ``lead_send_frames`` (2, 50 ms, before the first phoneme's
+frame; onsets start to rise one frame early). The stream's first read decodes
+the unsent frames on top of the frames asked for (up to about 14 more steps,
+~15 ms on one thread), and every word timestamp moves back by them. Later
+phrases keep their leads: those are the pauses between sentences.
+``lead_send_frames=None`` sends everything.
+
 Numbers are those of ``reference.synthesize_ref`` (reference decoder step,
 offline codec decode, no batching), which the tests hold equal to streaming
 and batched synthesis.
@@ -86,6 +98,7 @@ from .stream import SynthesisStream
 END_PAUSE_FRAMES = 0  # off: measured, no gain in word errors (module docstring)
 LEAD_FRAMES = 8  # at least 200 ms of silence before a phrase's first phoneme (module docstring)
 LEAD_MAX_FRAMES = 0  # never cut the predicted lead: measured, far worse for the Kokoro voices
+LEAD_SEND_FRAMES = 2  # of a stream's opening silence, send only the last 50 ms (module docstring)
 
 
 class Synthesizer:
@@ -96,7 +109,7 @@ class Synthesizer:
     def __init__(self, bundle: VoiceBundle, clause_min_chars: int = CLAUSE_MIN_CHARS, compile: bool = False,
                  native: bool = True, codec_input: str = "mean", phrase_reset: bool = True,
                  end_pause_frames: int = END_PAUSE_FRAMES, lead_frames: int = LEAD_FRAMES,
-                 lead_max_frames: int = LEAD_MAX_FRAMES):
+                 lead_max_frames: int = LEAD_MAX_FRAMES, lead_send_frames: int | None = LEAD_SEND_FRAMES):
         if codec_input not in self.CODEC_INPUTS:
             raise StatecastError(f"codec_input must be one of {', '.join(self.CODEC_INPUTS)}, got {codec_input!r}")
         self.codec_input = codec_input
@@ -107,9 +120,13 @@ class Synthesizer:
                 raise StatecastError(f"{name} must be an int in [0, 40], got {value!r}")
         if lead_max_frames and lead_max_frames < lead_frames:
             raise StatecastError(f"lead_max_frames ({lead_max_frames}) is below lead_frames ({lead_frames})")
+        if lead_send_frames is not None and (isinstance(lead_send_frames, bool) or not isinstance(lead_send_frames, int)
+                                             or not 0 <= lead_send_frames <= 40):
+            raise StatecastError(f"lead_send_frames must be None (send all) or an int in [0, 40], got {lead_send_frames!r}")
         self.end_pause_frames = end_pause_frames  # frames added to a phrase's final . ? ! (module docstring)
         self.lead_frames = lead_frames  # least frames of silence before a phrase's first sound
         self.lead_max_frames = lead_max_frames  # most such frames (0: as predicted)
+        self.lead_send_frames = lead_send_frames  # of a stream's opening silence, frames sent (None: all)
         self.bundle = bundle
         self.model = bundle.acoustic
         self.codec = bundle.codec
@@ -131,7 +148,8 @@ class Synthesizer:
              warm: bool = True, compile: bool = False, native: bool = True,
              codec_input: str = "mean", phrase_reset: bool = True,
              end_pause_frames: int = END_PAUSE_FRAMES, lead_frames: int = LEAD_FRAMES,
-             lead_max_frames: int = LEAD_MAX_FRAMES) -> "Synthesizer":
+             lead_max_frames: int = LEAD_MAX_FRAMES,
+             lead_send_frames: int | None = LEAD_SEND_FRAMES) -> "Synthesizer":
         """Load a voice bundle (``tts.voices``): ``voices_dir``, else $STATECAST_VOICES, else <repo>/voices.
 
         ``threads`` sets torch's intra-op threads for this process (one per
@@ -144,7 +162,9 @@ class Synthesizer:
         ``codec_input``: "mean" (default) decodes the expected latent of each
         greedy frame, "tokens" the argmax tokens (see ``TokenLayout.mean_latent``).
         ``phrase_reset`` (default) decodes each phrase from a fresh acoustic state;
-        ``end_pause_frames`` lengthens each phrase's final mark (module docstring).
+        ``end_pause_frames`` lengthens each phrase's final mark; ``lead_frames`` /
+        ``lead_max_frames`` bound each phrase's leading silence; ``lead_send_frames``
+        is how much of a stream's opening silence is sent (module docstring).
         """
         if not isinstance(threads, int) or threads < 1:
             raise StatecastError(f"threads must be a positive integer, got {threads!r}")
@@ -157,7 +177,8 @@ class Synthesizer:
         torch.set_num_threads(threads)
         synth = cls(load_bundle(voices_dir, device=device), compile=compile, native=native,
                     codec_input=codec_input, phrase_reset=phrase_reset, end_pause_frames=end_pause_frames,
-                    lead_frames=lead_frames, lead_max_frames=lead_max_frames)
+                    lead_frames=lead_frames, lead_max_frames=lead_max_frames,
+                    lead_send_frames=lead_send_frames)
         if warm:
             synth._warm()
         return synth
@@ -184,6 +205,13 @@ class Synthesizer:
         reference path and the benchmarks plan a phrase."""
         return self.model.plan_phrase(ids, voice_vec, speed=speed, end_pause=self.end_pause_frames,
                                       lead_frames=self.lead_frames, lead_max_frames=self.lead_max_frames)
+
+    def lead_skip_frames(self, plan: PhrasePlan) -> int:
+        """Frames of a stream's first phrase decoded but not sent: its leading silence
+        beyond the last ``lead_send_frames`` (0 when those are None)."""
+        if self.lead_send_frames is None:
+            return 0
+        return max(0, int(plan.frames[0]) - self.lead_send_frames)
 
     def _frontend(self, lang: str) -> Frontend:
         if lang not in self._frontends:
@@ -272,7 +300,8 @@ class Synthesizer:
                 s._check_live()
                 if not isinstance(n, int) or n < 0:
                     raise ValueError(f"frame counts must be ints >= 0, got {n!r}")
-                counts.append(0 if s.done else min(n, s.frames_ready))
+                # A stream's first read also decodes the opening silence it will not send.
+                counts.append(0 if s.done or n == 0 else min(n + s._skip_frames, s.frames_ready))
             busy = [i for i, n in enumerate(counts) if n > 0]
             latents = self._acoustic(streams, counts, busy)
             pcm = self._codec(streams, counts, busy, latents)
@@ -344,6 +373,10 @@ class Synthesizer:
             pcm = tail if pcm is None else torch.cat([pcm, tail])
         if pcm is None:
             return None
+        if s._skip_frames:  # the opening silence the model and codec ran in on, not sent
+            drop = min(s._skip_frames, pcm.shape[0] // self.hop)
+            pcm = pcm[drop * self.hop:]
+            s._skip_frames -= drop
         wave = pcm.clamp(-1.0, 1.0).float().cpu().numpy()
         start = s._samples / self.sample_rate
         s._samples += wave.shape[0]
