@@ -249,3 +249,55 @@ def test_lead_trim_cuts_only_the_leading_silence_and_is_deterministic():
     assert torch.equal(b["frames"], c["frames"]) and torch.equal(b["token_mask"], c["token_mask"])
     assert torch.equal(b["frames"][:, 1:], a["frames"][:, 1:])
     assert torch.equal(b["token_mask"].sum(1), b["frames"].sum(1))
+
+
+def test_onset_weights_cover_the_first_sound_and_weigh_the_token_loss():
+    from tts.model.acoustic import ONSET_AFTER, ONSET_BEFORE, onset_frame_weights
+    from tts.model.tokens import TokenLayout
+
+    w = onset_frame_weights(torch.tensor([5, 0]), 20, 3.0)
+    assert w.shape == (2, 20)
+    assert torch.nonzero(w[0] == 3.0).flatten().tolist() == list(range(5 - ONSET_BEFORE, 5 + ONSET_AFTER))
+    assert torch.nonzero(w[1] == 3.0).flatten().tolist() == list(range(0, ONSET_AFTER))  # no lead: from frame 0
+    assert set(w.unique().tolist()) == {1.0, 3.0}
+    assert torch.equal(onset_frame_weights(torch.tensor([5]), 20, 1.0), torch.ones(1, 20))
+    # The weighted loss is the weighted mean of the per-frame losses, padding still excluded.
+    layout = TokenLayout((8, 5, 5, 5), 2)
+    torch.manual_seed(0)
+    B, T = 2, 20
+    logits = torch.randn(B, T, 2, 4, 8)
+    digits = torch.randint(0, 5, (B, T, 2, 4))
+    mask = torch.ones(B, T, dtype=torch.bool)
+    mask[1, 15:] = False
+    plain = layout.loss(logits, digits, mask)
+    assert torch.allclose(layout.loss(logits, digits, mask, torch.ones(B, T)), plain)
+    weighted = layout.loss(logits, digits, mask, w)
+    ce = torch.nn.functional.cross_entropy(logits.flatten(0, -2), digits.flatten(), reduction="none")
+    ce = ce.view(B, T, 2, 4).mean((-1, -2))
+    m = mask.float() * w
+    assert torch.allclose(weighted, (ce * m).sum() / m.sum())
+    assert not torch.allclose(weighted, plain)
+
+
+def test_onset_weight_is_checked_recorded_and_kept_on_resume(tmp_path, monkeypatch):
+    monkeypatch.setenv("STATECAST_CACHE", str(tmp_path / "cache"))
+    acoustic, args = train_args(tmp_path, "--run", "ow", "--max-steps", "4", "--onset-weight", "3", "--stop-at", "1",
+                                "--log-every", "1")
+    acoustic.run(args)
+    _, args = train_args(tmp_path, "--run", "even", "--max-steps", "4", "--stop-at", "1", "--log-every", "1")
+    acoustic.run(args)
+
+    def first_loss(run):
+        rows = [json.loads(line) for line in open(tmp_path / f"cache/train/acoustic/{run}/log.jsonl")]
+        return next(r["tokens"] for r in rows if r.get("step") == 1 and "tokens" in r)
+
+    # Same seed, same first batch, same initial weights: only the weighting differs.
+    assert first_loss("ow") != pytest.approx(first_loss("even"), rel=1e-6)
+    _, args = train_args(tmp_path, "--run", "ow", "--max-steps", "4", "--stop-at", "2")
+    acoustic.run(args)
+    payload = final_params("ow")
+    assert payload["step"] == 2 and payload["train_config"]["onset_weight"] == 3.0
+    for bad in ("0.5", "11"):
+        with pytest.raises(StatecastError, match="--onset-weight must be in"):
+            _, args = train_args(tmp_path, "--run", "x", "--onset-weight", bad)
+            acoustic.run(args)

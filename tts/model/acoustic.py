@@ -80,6 +80,26 @@ class PhrasePlan:
         return torch.cumsum(self.frames, 0) - self.frames
 
 
+ONSET_BEFORE = 2  # onset window: frames before a clip's first phoneme (its rise starts a frame early) ...
+ONSET_AFTER = 8  # ... and after it (200 ms: the first word's first syllable)
+
+
+def onset_frame_weights(lead: torch.Tensor, T: int, weight: float) -> torch.Tensor:
+    """lead (B,) leading-silence frames -> (B, T) frame weights: ``weight`` on frames
+    [lead - ONSET_BEFORE, lead + ONSET_AFTER), 1 elsewhere.
+
+    The students lose a sentence's first word two to three times as often as
+    any other (stop 13): its onset, from silence and a fresh state, is one
+    event per clip, a few frames of thousands in a batch. Token frame t and
+    conditioning frame t describe the same sound (``cond_shift_frames``), so
+    the first phoneme's tokens start at frame ``lead``.
+    """
+    t = torch.arange(T, device=lead.device)[None]
+    lead = lead[:, None]
+    inside = (t >= lead - ONSET_BEFORE) & (t < lead + ONSET_AFTER)
+    return 1.0 + inside.float() * (float(weight) - 1.0)
+
+
 class AcousticModel(nn.Module):
     def __init__(self, cfg: AcousticConfig):
         super().__init__()
@@ -178,13 +198,20 @@ class AcousticModel(nn.Module):
         return logits, log_dur, frame_mask
 
     def losses(self, batch: dict, impl: str = "auto", jitter: float = 0.0,
-               self_feed: float | torch.Tensor = 0.0) -> dict[str, torch.Tensor]:
-        """Batch dict (see ``data.collate``) -> {'tokens': CE per digit, 'duration': MSE of log(1+frames)}."""
+               self_feed: float | torch.Tensor = 0.0, onset_weight: float = 1.0) -> dict[str, torch.Tensor]:
+        """Batch dict (see ``data.collate``) -> {'tokens': CE per digit, 'duration': MSE of log(1+frames)}.
+
+        ``onset_weight`` > 1 weighs the frames around each clip's first sound
+        (``onset_frame_weights``) that much more in the token loss.
+        """
         logits, log_dur, frame_mask = self(batch["ids"], batch["id_mask"], batch["frames"], batch["voice"],
                                            batch["tokens"], impl=impl, jitter=jitter, self_feed=self_feed)
         frame_mask = frame_mask & batch["token_mask"]
         digits = self.layout.tokens_to_digits(batch["tokens"].transpose(1, 2))
-        tok = self.layout.loss(logits, digits, frame_mask)
+        weight = None
+        if onset_weight != 1.0:
+            weight = onset_frame_weights(batch["frames"][:, 0], frame_mask.shape[1], onset_weight)
+        tok = self.layout.loss(logits, digits, frame_mask, weight)
         m = batch["id_mask"].float()
         target = torch.log1p(batch["frames"].float())
         dur = (((log_dur.float() - target) ** 2) * m).sum() / m.sum().clamp_min(1)

@@ -136,12 +136,15 @@ class TokenLayout(nn.Module):
         moved = torch.where(moved >= self.levels, digits - 1, moved)
         return torch.where(hit, moved, digits)
 
-    def loss(self, logits: torch.Tensor, digits: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """Mean cross-entropy per digit over valid frames.
+    def loss(self, logits: torch.Tensor, digits: torch.Tensor, mask: torch.Tensor,
+             weight: torch.Tensor | None = None) -> torch.Tensor:
+        """Mean cross-entropy per digit over valid frames (weighted mean when ``weight`` is given).
 
-        logits (B, T, K, G, V), digits (B, T, K, G), mask (B, T) bool -> scalar.
+        logits (B, T, K, G, V), digits (B, T, K, G), mask (B, T) bool, weight (B, T) >= 0 -> scalar.
         """
         ce = nn.functional.cross_entropy(logits.float().flatten(0, -2), digits.flatten(), reduction="none")
         ce = ce.view(digits.shape).mean((-1, -2))  # (B, T)
         m = mask.to(ce.dtype)
+        if weight is not None:
+            m = m * weight.to(ce.dtype)
         return (ce * m).sum() / m.sum().clamp_min(1)

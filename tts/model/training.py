@@ -74,6 +74,9 @@ class AcousticTrainConfig:
     self_feed_voices: list[str] | None = None
     # Share of clips whose leading silence is cut by a random number of frames (data.BatchSchedule).
     lead_trim: float = 0.0
+    # Weight of the token loss on the frames around each clip's first sound (AcousticModel.losses);
+    # 1 = every frame alike.
+    onset_weight: float = 1.0
     # A fresh run starts from this acoustic checkpoint's weights (new optimiser and schedule).
     init_from: str | None = None
     model: dict = field(default_factory=dict)  # AcousticConfig overrides for a fresh run
@@ -99,6 +102,10 @@ class AcousticTrainer:
             if saved and getattr(cfg, name) == 0.0:
                 setattr(cfg, name, float(saved))
                 print(f"note: resuming with the run's --{name.replace('_', '-')} {saved}")
+        saved = payload.get("train_config", {}).get("onset_weight") if payload else None
+        if saved and saved != 1.0 and cfg.onset_weight == 1.0:
+            cfg.onset_weight = float(saved)
+            print(f"note: resuming with the run's --onset-weight {saved}")
         saved_voices = payload.get("train_config", {}).get("self_feed_voices") if payload else None
         if saved_voices and not cfg.self_feed_voices:
             cfg.self_feed_voices = list(saved_voices)
@@ -170,7 +177,8 @@ class AcousticTrainer:
         self.model.train()
         with autocast(self.device):
             parts = self.model.losses(_to(batch, self.device), impl=cfg.scan_impl, jitter=cfg.jitter,
-                                      self_feed=self.self_feed_share(batch["voice"]))
+                                      self_feed=self.self_feed_share(batch["voice"]),
+                                      onset_weight=cfg.onset_weight)
         loss = parts["tokens"] + cfg.dur_weight * parts["duration"]
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -256,7 +264,8 @@ def export_checkpoint(checkpoint_path: Path, out_dir: Path, dtype: torch.dtype =
             "trained_frames": p.get("stats", {}).get("frames", 0), "source_checkpoint": Path(checkpoint_path).name}
     if tc.get("init_from"):  # a fine-tune: where it started and what it changed
         meta["init_from"] = str(tc["init_from"])
-    meta["recipe"] = {k: tc[k] for k in ("lr", "max_steps", "jitter", "self_feed", "self_feed_voices", "lead_trim")
+    meta["recipe"] = {k: tc[k] for k in ("lr", "max_steps", "jitter", "self_feed", "self_feed_voices", "lead_trim",
+                                           "onset_weight")
                       if tc.get(k) not in (None, 0, 0.0)}
     if p.get("averaged_from"):  # statecast train average: name the run/step of each source
         meta["averaged_from"] = [f"{Path(x).parent.name}/{Path(x).name}" for x in p["averaged_from"]]
