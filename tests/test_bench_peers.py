@@ -76,6 +76,18 @@ def test_cli_bench_peers_writes_json(tmp_path, capsys, monkeypatch):
     assert "y:2" in stdout and "all" in stdout
 
 
+def test_cli_bench_peers_default_puts_statecast_beside_both_peers(tmp_path, monkeypatch):
+    """Without --engine the run times Piper (the reference), Kokoro and our default voice."""
+    from tts.eval import cli as eval_cli
+
+    seen = []
+    monkeypatch.setattr(eval_cli, "load_engines", lambda specs: seen.extend(specs) or [TickEngine(s, []) for s in specs])
+    rc = cli.main(["bench", "--peers", "--repeats", "1", "--out", str(tmp_path / "b.json")])
+    assert rc == 0
+    assert seen[0] == "piper:joe" and "kokoro:af_heart" in seen
+    assert [s.partition(":")[0] for s in seen].count("statecast") == 1
+
+
 @pytest.mark.parametrize("argv, needle", [
     (["bench"], "choose a benchmark"),
     (["bench", "--peers", "--repeats", "0"], "--repeats"),

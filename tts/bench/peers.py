@@ -24,7 +24,8 @@ import argparse
 import sys
 from pathlib import Path
 
-DEFAULT_ENGINES = ["piper:joe", "kokoro:af_heart"]
+# Piper first (the ratios are to it), then the slower teacher, then ours with its default voice.
+DEFAULT_ENGINES = ["piper:joe", "kokoro:af_heart", "statecast"]
 
 # (label, text): a greeting, a typical agent turn, a long paragraph-like turn.
 DEFAULT_CASES: list[tuple[str, str]] = [
