@@ -111,11 +111,15 @@ def test_recipe_trains_resumes_and_exports(tmp_path, monkeypatch):
     from tts.train.checkpoint import average_checkpoints, list_checkpoints, save_payload
 
     last = list_checkpoints(tmp_path / "cache/train/acoustic/halves")[-2:]  # steps 8 and 16
-    avg = save_payload(tmp_path / "avg.pt", average_checkpoints(last))
+    avg = save_payload(tmp_path / "soup" / "avg.pt", average_checkpoints(last))
     _, args = train_args(tmp_path, "--run", "straight", "--checkpoint", str(avg), "--export", str(tmp_path / "avg_voice"))
     assert acoustic.run(args) == 0
     meta = json.loads((tmp_path / "avg_voice" / "config.json").read_text())["meta"]
     assert len(last) == 2 and meta["averaged_from"] == [f"halves/{p.name}" for p in last]
+    # Named after itself, with each source's own recipe rather than the last source's.
+    assert meta["run"] == "soup"
+    assert [s["checkpoint"] for s in meta["sources"]] == meta["averaged_from"]
+    assert all(s["recipe"]["max_steps"] == 16 for s in meta["sources"]) and "recipe" not in meta
 
 
 def test_init_from_starts_a_fresh_run_from_weights_and_resume_keeps_jitter(tmp_path, monkeypatch):

@@ -262,14 +262,25 @@ def export_checkpoint(checkpoint_path: Path, out_dir: Path, dtype: torch.dtype =
     tc = p.get("train_config", {})
     meta = {"step": p["step"], "run": tc.get("run"), "codec_id": model.cfg.codec_id,
             "trained_frames": p.get("stats", {}).get("frames", 0), "source_checkpoint": Path(checkpoint_path).name}
-    if tc.get("init_from"):  # a fine-tune: where it started and what it changed
-        meta["init_from"] = str(tc["init_from"])
-    meta["recipe"] = {k: tc[k] for k in ("lr", "max_steps", "jitter", "self_feed", "self_feed_voices", "lead_trim",
-                                           "onset_weight")
-                      if tc.get(k) not in (None, 0, 0.0)}
-    if p.get("averaged_from"):  # statecast train average: name the run/step of each source
-        meta["averaged_from"] = [f"{Path(x).parent.name}/{Path(x).name}" for x in p["averaged_from"]]
+    if p.get("averaged_from"):  # statecast train average: each source's run/step and own recipe
+        sources = [f"{Path(x).parent.name}/{Path(x).name}" for x in p["averaged_from"]]
+        meta["run"] = Path(checkpoint_path).parent.name  # the average's own name, not its last source's
+        meta["averaged_from"] = sources
+        configs = p.get("averaged_train_configs") or [{}] * len(sources)
+        meta["sources"] = [{"checkpoint": name, **_provenance(c)} for name, c in zip(sources, configs)]
+    else:
+        meta.update(_provenance(tc))
     return save_acoustic(model, out_dir, meta, dtype)
+
+
+def _provenance(tc: dict) -> dict:
+    """A run's training config -> {"init_from" (fine-tunes only), "recipe": the options it set}."""
+    out = {"init_from": str(tc["init_from"])} if tc.get("init_from") else {}
+    off = {"onset_weight": 1.0}  # an option's "not used" value, where it is not 0
+    out["recipe"] = {k: tc[k] for k in ("lr", "max_steps", "jitter", "self_feed", "self_feed_voices", "lead_trim",
+                                          "onset_weight")
+                     if tc.get(k) not in (None, 0, 0.0, off.get(k, 0))}
+    return out
 
 
 def _load_train_checkpoint(checkpoint_path: Path) -> tuple[AcousticModel, dict]:

@@ -110,7 +110,10 @@ def average_checkpoints(paths: list[Path | str]) -> dict:
         else:
             model[name] = last
     out = {k: v for k, v in payloads[-1].items() if k not in ("opt", "opt_d", "disc")}
-    out.update(model=model, averaged_from=[str(p) for p in paths])
+    # Each source's own training config: sibling fine-tunes averaged into one model
+    # may have had different recipes, and the last one's alone would misreport them.
+    out.update(model=model, averaged_from=[str(p) for p in paths],
+               averaged_train_configs=[dict(p.get("train_config", {})) for p in payloads])
     return out
 
 
