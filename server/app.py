@@ -49,7 +49,8 @@ def create_app(settings: Settings | None = None, synth=None) -> FastAPI:
 
             log.info("loading voices from %s", settings.voices or "the default directory")
             s = Synthesizer.load(settings.voices, threads=settings.threads, device=settings.device,
-                                 warm=settings.warmup)
+                                 warm=settings.warmup,
+                                 lead_send_frames=None if settings.lead_send_frames < 0 else settings.lead_send_frames)
         scheduler = Scheduler(s, scheduler_config(settings), metrics)
         scheduler.start(asyncio.get_running_loop())
         app.state.services = Services(settings, s, scheduler, metrics,

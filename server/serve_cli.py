@@ -21,6 +21,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cors-origins", help="comma-separated allowed browser origins, or '*'")
     p.add_argument("--first-chunk-frames", type=int, help="frames in a stream's first chunk (default 2)")
     p.add_argument("--chunk-frames", type=int, help="frames in later chunks (default 8)")
+    p.add_argument("--lead-send-frames", type=int,
+                   help="frames of a stream's opening silence sent before the first word (default 2; -1: all)")
     p.add_argument("--no-warmup", action="store_true", help="skip the warm-up phrase at startup")
     p.add_argument("--log-level", choices=["critical", "error", "warning", "info", "debug"], help="uvicorn log level")
 
@@ -32,7 +34,7 @@ def settings_from_args(args: argparse.Namespace):
         "host": args.host, "port": args.port, "voices": args.voices, "threads": args.threads,
         "device": args.device, "api_key": args.api_key, "max_streams": args.max_streams,
         "max_text_chars": args.max_text_chars, "first_chunk_frames": args.first_chunk_frames,
-        "chunk_frames": args.chunk_frames, "log_level": args.log_level,
+        "chunk_frames": args.chunk_frames, "lead_send_frames": args.lead_send_frames, "log_level": args.log_level,
         "cors_origins": tuple(o.strip() for o in args.cors_origins.split(",") if o.strip())
         if args.cors_origins else None,
         "warmup": False if args.no_warmup else None,

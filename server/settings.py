@@ -33,6 +33,8 @@ class Settings:
     cors_origins: allowed browser origins ("*" for any); empty = no CORS headers.
     first_chunk_frames / chunk_frames: decoder frames per chunk (first small for low
         time-to-first-audio, later larger for throughput).
+    lead_send_frames: of each stream's opening silence (decoded in full), the frames
+        sent before the first word; -1 sends all of it (``Synthesizer(lead_send_frames=...)``).
     max_ahead_s: how far ahead of real time a paced stream may run (0 = unpaced).
     max_batch: most streams stepped in one tick.
     default_buffer_delay_ms: websocket text buffering before a forced flush.
@@ -53,6 +55,7 @@ class Settings:
     cors_origins: tuple[str, ...] = ()
     first_chunk_frames: int = 2
     chunk_frames: int = 8
+    lead_send_frames: int = 2
     max_ahead_s: float = 1.5
     max_batch: int = 32
     max_pending_chunks: int = 32
@@ -66,6 +69,8 @@ class Settings:
             raise StatecastError(f"max_streams must be >= 1, got {self.max_streams}")
         if self.first_chunk_frames < 1 or self.chunk_frames < 1:
             raise StatecastError("first_chunk_frames and chunk_frames must be >= 1")
+        if not -1 <= self.lead_send_frames <= 40:
+            raise StatecastError(f"lead_send_frames must be -1 (send all) or 0..40, got {self.lead_send_frames}")
         if self.max_text_chars < 1:
             raise StatecastError(f"max_text_chars must be >= 1, got {self.max_text_chars}")
 

@@ -23,7 +23,8 @@ def test_env_overrides_and_types():
 
 
 @pytest.mark.parametrize("env", [{"STATECAST_MAX_STREAMS": "many"}, {"STATECAST_WARMUP": "maybe"},
-                                 {"STATECAST_MAX_STREAMS": "0"}])
+                                 {"STATECAST_MAX_STREAMS": "0"}, {"STATECAST_LEAD_SEND_FRAMES": "-2"},
+                                 {"STATECAST_LEAD_SEND_FRAMES": "41"}])
 def test_bad_settings_are_clear_errors(env):
     with pytest.raises(StatecastError):
         Settings.from_env(env)
@@ -39,6 +40,19 @@ def test_serve_flags():
     s = serve_cli.settings_from_args(args)
     assert (s.port, s.max_streams, s.cors_origins, s.warmup, s.api_key) == (9000, 4, ("*",), False, "k")
     assert serve_cli.settings_from_args(p.parse_args([])).warmup is True
+    assert serve_cli.settings_from_args(p.parse_args(["--lead-send-frames", "-1"])).lead_send_frames == -1
+
+
+@pytest.mark.parametrize("value, expected", [(-1, None), (0, 0), (2, 2)])
+def test_lead_send_frames_reaches_the_synthesizer(fixture_voices, value, expected):
+    """-1 sends a stream's whole opening silence (Synthesizer lead_send_frames=None)."""
+    from fastapi.testclient import TestClient
+
+    from server.app import create_app
+
+    app = create_app(Settings(voices=str(fixture_voices), warmup=False, lead_send_frames=value))
+    with TestClient(app):
+        assert app.state.services.synth.lead_send_frames == expected
 
 
 def test_serve_module_imports_light():
