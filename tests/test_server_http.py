@@ -272,12 +272,12 @@ class GatedSynth:
         self.blocked = threading.Event()  # the thread waits at the gate
         self.release = threading.Event()
 
-    def step_streams(self, streams, frames):
+    def step_streams(self, streams, frames, max_steps=None):
         if self.steps >= self.free_steps and not self.release.is_set():
             self.blocked.set()
             self.release.wait(30)
         self.steps += 1
-        return self._synth.step_streams(streams, frames)
+        return self._synth.step_streams(streams, frames, max_steps=max_steps)
 
     def __getattr__(self, name):
         return getattr(self._synth, name)

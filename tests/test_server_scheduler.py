@@ -12,6 +12,7 @@ import pytest
 from server.metrics import ServerMetrics
 from server.scheduler import JobDone, JobFailed, Overloaded, Scheduler, SchedulerConfig
 from tts.errors import StatecastError
+from tts.synth.segment import text_phrases
 
 TEXT = "Hello there, how are you today?"
 
@@ -176,10 +177,10 @@ class _Flaky:
     def open(self, voice=None, speed=1.0):
         return self._s.open(voice, speed)
 
-    def step_streams(self, streams, frames):
+    def step_streams(self, streams, frames, max_steps=None):
         if any(s.voice == "joe" for s in streams):
             raise RuntimeError("kernel exploded")
-        return self._s.step_streams(streams, frames)
+        return self._s.step_streams(streams, frames, max_steps=max_steps)
 
 
 def test_a_failing_step_fails_its_streams_and_the_thread_keeps_serving(synth):
@@ -229,7 +230,7 @@ def test_stop_fails_live_streams_and_ends_the_thread(synth):
 class _Mute(_Flaky):
     """Claims frames are ready but never makes audio (a synthesizer bug the scheduler must not spin on)."""
 
-    def step_streams(self, streams, frames):
+    def step_streams(self, streams, frames, max_steps=None):
         return [None] * len(streams)
 
 
@@ -272,8 +273,8 @@ class _Recording(_Flaky):
     def open(self, voice=None, speed=1.0):
         return _Proxy(self._s.open(voice, speed), self.pushes)
 
-    def step_streams(self, streams, frames):
-        return self._s.step_streams([p._s for p in streams], frames)
+    def step_streams(self, streams, frames, max_steps=None):
+        return self._s.step_streams([p._s for p in streams], frames, max_steps=max_steps)
 
 
 def test_long_text_is_planned_piecemeal_with_the_audio_of_the_whole(synth):
@@ -332,9 +333,9 @@ def test_a_new_stream_is_served_before_comfortable_ones(synth):
             batches = []
             real_step = sched.synth.step_streams
 
-            def spy(streams, frames):
+            def spy(streams, frames, max_steps=None):
                 batches.append(len(streams))
-                return real_step(streams, frames)
+                return real_step(streams, frames, max_steps=max_steps)
 
             sched.synth.step_streams = spy
             q = asyncio.Queue()
@@ -351,3 +352,44 @@ def test_a_new_stream_is_served_before_comfortable_ones(synth):
     batches, end = run(main())
     assert isinstance(end, JobDone)
     assert 1 in batches  # the newcomer was stepped alone while the two comfortable streams waited
+
+
+def test_a_newcomer_batched_with_a_playing_stream_does_not_lengthen_its_tick(synth):
+    """A newcomer's first read (its unsent opening silence + 2 frames) is longer than a
+    playing stream's chunk; a tick holding both is cut to the playing stream's frames,
+    the newcomer's silence-only ticks send nothing, and its audio is unchanged."""
+    text = "Hello world. Dr. Smith is here!"
+    vec, lang = synth.resolve_voice(None)
+    first = text_phrases(synth._frontend(lang), text, synth.clause_min_chars)[0]
+    assert synth.lead_skip_frames(synth.plan_phrase(first.ids(), vec)) > 4  # a first read of 7+ frames
+
+    async def main():
+        sched = _start(synth, max_ahead_s=0.0, urgent_s=10.0, first_chunk_frames=2, chunk_frames=4)
+        calls = []
+        real_step = sched.synth.step_streams
+
+        def spy(streams, frames, max_steps=None):
+            calls.append((len(streams), max_steps))
+            return real_step(streams, frames, max_steps=max_steps)
+
+        sched.synth.step_streams = spy
+        try:
+            q_old, q_new = asyncio.Queue(), asyncio.Queue()
+            old = sched.open(q_old.put_nowait, text=" ".join([TEXT] * 4), close=True, paced=False)
+            await q_old.get()  # playing: its next reads are 2-4 frames
+            old.ack()
+            new = sched.open(q_new.put_nowait, text=text, close=True)
+            old_task = asyncio.ensure_future(_drain(q_old, old))
+            chunks, end = await _drain(q_new, new)
+            await old_task
+            return calls, chunks, end
+        finally:
+            sched.synth.__dict__.pop("step_streams", None)
+            sched.stop()
+
+    calls, chunks, end = run(main())
+    assert isinstance(end, JobDone)
+    assert any(n == 2 and cap is not None and cap <= 4 for n, cap in calls)  # mixed ticks were cut
+    assert all(len(c.pcm) for c in chunks[:-1])  # nothing empty was sent
+    pcm, _ = synth.synthesize(text, first_chunk_frames=2, chunk_frames=4)
+    np.testing.assert_allclose(np.concatenate([c.pcm for c in chunks]), pcm, atol=1e-5)

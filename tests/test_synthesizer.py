@@ -383,3 +383,46 @@ def test_opening_silence_is_decoded_but_only_its_last_frames_are_sent(fixture_vo
     for bad in (-1, 41, 2.5, True, "2"):
         with pytest.raises(StatecastError, match="lead_send_frames"):
             Synthesizer(full.bundle, lead_send_frames=bad)
+
+
+def test_max_steps_spreads_a_first_read_over_calls_with_the_same_audio(synth):
+    """step_streams(max_steps=k): a newcomer's first read (its unsent opening silence
+    plus the frames asked for) is cut to k steps per call; the cut calls return no
+    samples, and the audio, timestamps and a batched neighbour are as without the cap."""
+    text = "Hello world. Dr. Smith is here!"
+    skip = skipped(synth, text)
+    assert skip > 3
+    ref, ref_words = synth.synthesize(text)
+
+    def run(cap):
+        a, b = synth.open(), synth.open()
+        a.push(text), b.push("Good morning.")
+        a.close(), b.close()
+        synth.step_streams([b], [2])  # b is already playing when a arrives
+        pcm, words, empty, index = [], [], 0, 0
+        while not a.done:
+            n = chunk_frames(2, 8, index)
+            ca, cb = synth.step_streams([a, b], [n, 4], max_steps=cap)
+            if cb is not None and not cb.final:  # the neighbour's tick is cut too (its tail aside)
+                assert len(cb.pcm) <= (cap or 4) * synth.hop
+            if not len(ca.pcm) and not ca.final:
+                empty += 1
+                continue
+            pcm.append(ca.pcm), words.extend(ca.words)
+            index += 1
+        b.cancel()
+        return np.concatenate(pcm), words, empty
+
+    pcm, words, empty = run(None)
+    assert empty == 0
+    np.testing.assert_allclose(pcm, ref, atol=ATOL)
+    capped, capped_words, empty = run(3)
+    rem, silent_calls = skip, 0  # calls that decode silence only, until the rest fits in one call
+    while rem + 2 > 3:
+        rem, silent_calls = rem - min(rem, 3), silent_calls + 1
+    assert empty == silent_calls
+    assert len(capped) == len(pcm)  # the first chunk still holds the 2 frames asked for (below: same audio)
+    np.testing.assert_allclose(capped, ref, atol=ATOL)
+    assert capped_words == words == ref_words
+    with pytest.raises(ValueError, match="max_steps"):
+        synth.step_streams([synth.open()], [2], max_steps=0)

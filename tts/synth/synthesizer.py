@@ -278,7 +278,8 @@ class Synthesizer:
         return np.concatenate([c.pcm for c in chunks]), [w for c in chunks for w in c.words]
 
     # ---- the batched step ------------------------------------------------------------------
-    def step_streams(self, streams: list[SynthesisStream], frames: list[int]) -> list[AudioChunk | None]:
+    def step_streams(self, streams: list[SynthesisStream], frames: list[int],
+                     max_steps: int | None = None) -> list[AudioChunk | None]:
         """Advance several streams together; streams[i] gets up to frames[i] frames.
 
         One acoustic step per frame for the whole batch (streams leave it as
@@ -287,7 +288,17 @@ class Synthesizer:
         nothing ready (no planned frames and not closed) or has already
         finished. Bit-for-bit a batch gives each stream what stepping it
         alone would (tested).
+
+        A stream's first read also decodes the opening silence it does not
+        send (``lead_send_frames``), so it can be several times longer than
+        the others. ``max_steps`` caps every stream's decoding in this call:
+        a first read cut short returns a chunk with no samples and goes on
+        with the rest of its silence next call. The audio is the same as
+        without the cap (tested); the server uses it so that a newcomer's long
+        first read does not hold back the other streams' chunks in its tick.
         """
+        if max_steps is not None and (not isinstance(max_steps, int) or max_steps < 1):
+            raise ValueError(f"max_steps must be an int >= 1 or None, got {max_steps!r}")
         if len(streams) != len(frames):
             raise ValueError(f"{len(streams)} streams but {len(frames)} frame counts")
         if len({id(s) for s in streams}) != len(streams):
@@ -301,7 +312,12 @@ class Synthesizer:
                 if not isinstance(n, int) or n < 0:
                     raise ValueError(f"frame counts must be ints >= 0, got {n!r}")
                 # A stream's first read also decodes the opening silence it will not send.
-                counts.append(0 if s.done or n == 0 else min(n + s._skip_frames, s.frames_ready))
+                count = 0 if s.done or n == 0 else min(n + s._skip_frames, s.frames_ready)
+                if max_steps is not None and count > max_steps:
+                    # Cut short: silence only while some is left, so the first chunk still
+                    # holds all the frames asked for; else a plain shorter read.
+                    count = min(s._skip_frames, max_steps) or max_steps
+                counts.append(count)
             busy = [i for i, n in enumerate(counts) if n > 0]
             latents = self._acoustic(streams, counts, busy)
             pcm = self._codec(streams, counts, busy, latents)
