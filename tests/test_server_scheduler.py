@@ -9,10 +9,10 @@ import time
 import numpy as np
 import pytest
 
+from opening_silence import skipped
 from server.metrics import ServerMetrics
 from server.scheduler import JobDone, JobFailed, Overloaded, Scheduler, SchedulerConfig
 from tts.errors import StatecastError
-from tts.synth.segment import text_phrases
 
 TEXT = "Hello there, how are you today?"
 
@@ -359,9 +359,7 @@ def test_a_newcomer_batched_with_a_playing_stream_does_not_lengthen_its_tick(syn
     playing stream's chunk; a tick holding both is cut to the playing stream's frames,
     the newcomer's silence-only ticks send nothing, and its audio is unchanged."""
     text = "Hello world. Dr. Smith is here!"
-    vec, lang = synth.resolve_voice(None)
-    first = text_phrases(synth._frontend(lang), text, synth.clause_min_chars)[0]
-    assert synth.lead_skip_frames(synth.plan_phrase(first.ids(), vec)) > 4  # a first read of 7+ frames
+    assert skipped(synth, text) > 4  # a first read of 7+ frames
 
     async def main():
         sched = _start(synth, max_ahead_s=0.0, urgent_s=10.0, first_chunk_frames=2, chunk_frames=4)

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import torch
 
+from opening_silence import skipped
 from tts import AudioChunk, SynthesisStream, WordTimestamp
 from tts.errors import StatecastError
 from tts.synth.chunks import chunk_frames
@@ -23,13 +24,6 @@ ATOL = 1e-5
 
 def joined(chunks):
     return np.concatenate([c.pcm for c in chunks]), [w for c in chunks for w in c.words]
-
-
-def skipped(synth, text, voice=None):
-    """Frames of ``text``'s opening silence decoded but not sent (Synthesizer.lead_send_frames)."""
-    vec, lang = synth.resolve_voice(voice)
-    phrase = text_phrases(synth._frontend(lang), text, synth.clause_min_chars)[0]
-    return synth.lead_skip_frames(synth.plan_phrase(phrase.ids(), vec))
 
 
 def drain(stream, first=2, rest=8):
