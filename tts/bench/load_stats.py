@@ -16,6 +16,12 @@ audio it held. From that:
   until the chunk arrives (the player then resumes from the arrival, so a late
   chunk also delays when later chunks are due). A chunk arriving exactly as
   the audio runs out is on time.
+* First speech and audible underruns: streams start with silence (StateCast
+  sends the last 50 ms of its opening silence, Piper and Kokoro theirs in
+  full). ``onset_s`` is where, in a stream's audio, the first speech starts
+  (``tts.eval.timing.speech_onset``); first speech is when that sample plays,
+  counted from the request. An underrun before that point only delays the
+  first word; one after it is a gap the listener hears.
 
 Everything here is pure arithmetic on timestamps (seconds, any common clock),
 so tests drive it with synthetic timelines.
@@ -36,28 +42,47 @@ class Playback:
     underrun_s: float  # total seconds spent dry (after the first chunk)
     end_s: float  # when the last audio finishes playing (same clock as the arrivals)
     late: tuple[int, ...] = ()  # indices of the chunks that came after the player ran dry
+    late_at: tuple[float, ...] = ()  # for each, the audio seconds played before the player ran dry
 
 
 def playback(arrivals: list[tuple[float, float]]) -> Playback:
     """Play ``arrivals`` [(arrival time, audio seconds), ...] in order, starting at the first arrival.
 
     >>> playback([(0.0, 1.0), (1.0, 1.0), (2.5, 0.5)])
-    Playback(underruns=1, underrun_s=0.5, end_s=3.0, late=(2,))
+    Playback(underruns=1, underrun_s=0.5, end_s=3.0, late=(2,), late_at=(2.0,))
     """
     if not arrivals:
         return Playback(0, 0.0, float("nan"))
     t0, d0 = arrivals[0]
     end = t0 + d0  # when the audio received so far runs out
-    late, dry = [], 0.0
+    played = d0  # audio seconds received so far
+    late, late_at, dry = [], [], 0.0
     for i, (t, d) in enumerate(arrivals[1:], start=1):
         if t < t0:
             raise ValueError("arrival times must not precede the first chunk")
         if t > end:
             late.append(i)
+            late_at.append(played)
             dry += t - end
             end = t
         end += d
-    return Playback(len(late), dry, end, tuple(late))
+        played += d
+    return Playback(len(late), dry, end, tuple(late), tuple(late_at))
+
+
+def play_time(arrivals: list[tuple[float, float]], at_s: float) -> float:
+    """When audio second ``at_s`` of the stream plays, for the player of :func:`playback`.
+
+    >>> play_time([(0.0, 1.0), (1.5, 1.0)], 1.25)  # the player waited 0.5 s for the second chunk
+    1.75
+    """
+    end, offset = float("-inf"), 0.0
+    for t, d in arrivals:
+        start = max(t, end)
+        if at_s < offset + d:
+            return start + (at_s - offset)
+        end, offset = start + d, offset + d
+    raise ValueError(f"audio second {at_s} is past the stream's {offset} s")
 
 
 @dataclass
@@ -74,6 +99,7 @@ class StreamResult:
     done: bool = False  # the engine said the stream is complete
     error: str | None = None
     server_ttfa_ms: float | None = None  # the server's own count, from the done event
+    onset_s: float | None = None  # audio seconds before the first speech (None: not found / not measured)
 
     @property
     def ttfa_s(self) -> float:
@@ -82,6 +108,13 @@ class StreamResult:
     @property
     def audio_s(self) -> float:
         return sum(d for _, d in self.arrivals)
+
+    @property
+    def first_speech_s(self) -> float:
+        """Request -> the first speech plays (NaN when no onset was found)."""
+        if self.onset_s is None or not self.arrivals or self.onset_s >= self.audio_s:
+            return float("nan")
+        return play_time(self.arrivals, self.onset_s) - self.t_send
 
     @property
     def wall_s(self) -> float:
@@ -100,6 +133,9 @@ class StreamResult:
             "send_s": self.t_send - t_origin, "ttfa_s": self.ttfa_s, "wall_s": self.wall_s, "audio_s": self.audio_s,
             "rtf": self.rtf, "chunks": len(self.arrivals), "underruns": p.underruns, "underrun_s": p.underrun_s,
             "late_chunks": list(p.late),
+            "first_speech_s": self.first_speech_s,
+            # gaps after the first speech began (all of them when no onset was found)
+            "audible_underruns": sum(1 for a in p.late_at if self.onset_s is None or a > self.onset_s),
             # arrival offsets from the send, with chunk durations: enough to replay the timeline
             "chunk_arrivals_s": [round(t - self.t_send, 5) for t, _ in self.arrivals],
             "chunk_audio_s": [round(d, 5) for _, d in self.arrivals],
@@ -112,6 +148,7 @@ def summarize(rows: list[dict]) -> dict:
     ok = [r for r in rows if r["error"] is None and r["chunks"] > 0]
     ttfa = [r["ttfa_s"] for r in ok]
     under = [r for r in ok if r["underruns"] > 0]
+    speech = [x for x in (r.get("first_speech_s", float("nan")) for r in ok) if x == x]
     return {
         "streams": len(rows),
         "errors": len(rows) - len(ok),
@@ -125,6 +162,9 @@ def summarize(rows: list[dict]) -> dict:
         # Late beyond the second chunk: the stream fell behind in steady state, not just at the
         # hand-over from the small first chunk to the first full-size one.
         "streams_with_steady_underrun": sum(1 for r in under if max(r["late_chunks"]) >= 2),
+        # A gap after the first word began: what a listener hears (rows without the field count every underrun).
+        "streams_with_audible_underrun": sum(1 for r in under if r.get("audible_underruns", r["underruns"]) > 0),
+        "first_speech_p50_s": percentile(speech, 50), "first_speech_p95_s": percentile(speech, 95),
         "underruns": sum(r["underruns"] for r in ok),
         "underrun_s_total": sum(r["underrun_s"] for r in ok),
     }
@@ -138,8 +178,9 @@ def is_clean(summary: dict, steady: bool = False) -> bool:
 
 
 def format_table(blocks: list[dict], reference: str | None) -> str:
-    """Rows: engine | streams | TTFA p50/p95/p99 | RTF | server RTF | underruns (streams with any, with one
-    past the second chunk, total seconds) | errors | TTFA p50 vs reference.
+    """Rows: engine | streams | TTFA p50/p95/p99 | first speech p50 | RTF | server RTF | underruns (streams
+    with any, with one past the second chunk, with one after the first word began, total seconds) | errors |
+    TTFA p50 vs reference.
 
     ``blocks``: dicts with ``engine``, ``level``, ``summary`` and optionally ``server_rtf``.
     """
@@ -147,16 +188,17 @@ def format_table(blocks: list[dict], reference: str | None) -> str:
 
     ref = {b["level"]: b["summary"]["ttfa_p50_s"] for b in blocks if b["engine"] == reference}
     ms = lambda x: fmt_num(None if x is None else x * 1000.0, ".0f", " ms")  # noqa: E731
-    header = ["engine", "streams", "TTFA p50", "TTFA p95", "TTFA p99", "RTF med", "server RTF",
-              "underruns (any / past 2nd chunk / of N; s)", "errors", f"TTFA p50 / {reference.split(':')[0] if reference else 'ref'}"]
+    header = ["engine", "streams", "TTFA p50", "TTFA p95", "TTFA p99", "speech p50", "RTF med", "server RTF",
+              "underruns (any / past 2nd chunk / in speech / of N; s)", "errors", f"TTFA p50 / {reference.split(':')[0] if reference else 'ref'}"]
     rows = [header]
     for b in blocks:
         s = b["summary"]
         r = ref.get(b["level"])
         ratio = s["ttfa_p50_s"] / r if r else None
         rows.append([b["engine"], str(b["level"]), ms(s["ttfa_p50_s"]), ms(s["ttfa_p95_s"]), ms(s["ttfa_p99_s"]),
-                     fmt_num(s["rtf_median"], ".3f"), fmt_num(b.get("server_rtf"), ".3f"),
-                     f"{s['streams_with_underrun']} / {s['streams_with_steady_underrun']} / {s['streams']}; "
+                     ms(s.get("first_speech_p50_s")), fmt_num(s["rtf_median"], ".3f"), fmt_num(b.get("server_rtf"), ".3f"),
+                     f"{s['streams_with_underrun']} / {s['streams_with_steady_underrun']} / "
+                     f"{s.get('streams_with_audible_underrun', '-')} / {s['streams']}; "
                      f"{s['underrun_s_total']:.2f}",
                      str(s["errors"]), fmt_num(ratio, ".2f", "x")])
     widths = [max(len(row[c]) for row in rows) for c in range(len(header))]
