@@ -183,29 +183,36 @@ def test_plan_waves_offsets_and_turns():
 
 
 class FakeTarget:
-    """Levels up to ``clean`` pass; up to ``steady`` only the second chunk is late; above, chunk 4 is."""
+    """Levels up to ``clean`` pass; up to ``steady`` only the second chunk is late (before the
+    first word up to ``silent``, inside it above); above ``steady``, chunk 4 is late too."""
 
-    def __init__(self, clean, steady):
+    def __init__(self, clean, steady, silent=None):
         self.clean, self.steady, self.levels = clean, steady, []
+        self.silent = steady if silent is None else silent
 
     async def block(self, level, args):
         self.levels.append(level)
         late = [] if level <= self.clean else [1] if level <= self.steady else [1, 4]
-        return {"engine": "statecast", "level": level, "summary": summarize([_row(0.1, late=late)] * level)}
+        # past clean, the second chunk comes late: before the first word up to `silent`, in it above
+        audible = 0 if level <= self.silent else len(late)
+        rows = [{**_row(0.1, late=late), "audible_underruns": audible}] * level
+        return {"engine": "statecast", "level": level, "summary": summarize(rows)}
 
 
-@pytest.mark.parametrize("clean, steady, want", [
-    (8, 24, (8, 24, 32)),  # strict answer 8, steady 24, stops at the first steady failure
-    (0, 0, (None, None, 4)),  # the first level tried already fails
-    (500, 500, (128, 128, None)),  # nothing fails up to the limit
+@pytest.mark.parametrize("clean, silent, steady, want", [
+    (8, 12, 24, (8, 12, 24, 32)),  # strict 8, no gap in speech up to 12, steady 24; stops at 32
+    (8, 24, 24, (8, 24, 24, 32)),
+    (0, 0, 0, (None, None, None, 4)),  # the first level tried already fails
+    (500, 500, 500, (128, 128, 128, None)),  # nothing fails up to the limit
 ])
-def test_find_max_climbs_until_a_steady_state_underrun(clean, steady, want):
+def test_find_max_climbs_until_a_steady_state_underrun(clean, silent, steady, want):
     args = type("A", (), {"find_max_from": 4, "find_max_limit": 128})()
-    target = FakeTarget(clean, steady)
+    target = FakeTarget(clean, steady, silent)
     fm = asyncio.run(load._find_max(target, args, log=lambda m: None))
-    assert (fm["largest_clean_level"], fm["largest_steady_clean_level"], fm["stopped_at"]) == want
+    assert (fm["largest_clean_level"], fm["largest_speech_clean_level"], fm["largest_steady_clean_level"],
+            fm["stopped_at"]) == want
     assert target.levels[0] == 4 and target.levels == [b["level"] for b in fm["blocks"]]
-    assert target.levels[-1] == (want[2] or 128)
+    assert target.levels[-1] == (want[3] or 128)
 
 
 # ---- peers: the worker pool is the callers' queue ----

@@ -219,15 +219,18 @@ def _sleep_s(s: float) -> None:
 async def _find_max(target: "StateCastTarget", args, log) -> dict:
     """Climb the ladder until a level has an error or a steady-state underrun.
 
-    Two answers: the largest level below which every level was strictly clean
-    (no underrun at all), and the largest level with no underrun past the
-    second chunk (the hand-over from the small first chunk is the usual first
-    casualty of load, and a client's jitter buffer of one chunk hides it).
+    Three answers: the largest level below which every level was strictly
+    clean (no underrun at all); the largest such level with no gap a listener
+    hears (none after the first word began: ``load_stats``); and the largest
+    level with no underrun past the second chunk (the hand-over from the
+    small first chunk is the usual first casualty of load, and a client's
+    jitter buffer of one chunk hides it).
     """
     from .load_stats import is_clean
 
     ladder = [n for n in FIND_MAX_LADDER if args.find_max_from <= n <= args.find_max_limit]
-    tried, strict, steady, strict_broken = [], None, None, False
+    tried, strict, speech, steady = [], None, None, None
+    strict_broken = speech_broken = False
     for level in ladder:
         log(f"find-max: {level} streams (load {loadavg()})")
         block = await target.block(level, args)
@@ -235,10 +238,14 @@ async def _find_max(target: "StateCastTarget", args, log) -> dict:
         strict_broken = strict_broken or not is_clean(block["summary"])
         if not strict_broken:
             strict = level
+        speech_broken = speech_broken or not is_clean(block["summary"], speech=True)
+        if not speech_broken:
+            speech = level
         if not is_clean(block["summary"], steady=True):
             break
         steady = level
-    return {"ladder": ladder, "largest_clean_level": strict, "largest_steady_clean_level": steady,
+    return {"ladder": ladder, "largest_clean_level": strict, "largest_speech_clean_level": speech,
+            "largest_steady_clean_level": steady,
             "stopped_at": None if steady == tried[-1]["level"] else tried[-1]["level"], "blocks": tried}
 
 
@@ -367,7 +374,8 @@ def run(args: argparse.Namespace, out: Path) -> dict:
     if fm is not None:
         stop = f"stopped at {fm['stopped_at']}" if fm["stopped_at"] else f"every level up to {fm['ladder'][-1]} passed"
         print(f"find-max (from {fm['ladder'][0]}): largest level with no underrun at all: "
-              f"{fm['largest_clean_level'] or 'none'}; with none past the second chunk: "
+              f"{fm['largest_clean_level'] or 'none'}; with no gap in speech: "
+              f"{fm['largest_speech_clean_level'] or 'none'}; with none past the second chunk: "
               f"{fm['largest_steady_clean_level'] or 'none'} ({stop})")
     print(f"wrote {out}")
     return report

@@ -170,10 +170,12 @@ def summarize(rows: list[dict]) -> dict:
     }
 
 
-def is_clean(summary: dict, steady: bool = False) -> bool:
+def is_clean(summary: dict, steady: bool = False, speech: bool = False) -> bool:
     """Every stream finished, without errors and without the player ever running dry
-    (``steady``: except possibly just before the second chunk)."""
-    key = "streams_with_steady_underrun" if steady else "streams_with_underrun"
+    (``steady``: except possibly just before the second chunk; ``speech``: except
+    before the first word began, where a gap only delays it)."""
+    key = ("streams_with_audible_underrun" if speech else
+           "streams_with_steady_underrun" if steady else "streams_with_underrun")
     return summary["errors"] == 0 and summary[key] == 0 and summary["done"] == summary["streams"]
 
 
