@@ -359,8 +359,9 @@ def run(args: argparse.Namespace, out: Path) -> dict:
                           "underrun = a chunk arriving after the audio received before it would have finished playing "
                           "(playback starting at the first chunk); first speech = request sent -> the first audible "
                           "5 ms window plays (tts.eval.timing.speech_onset); an underrun 'in speech' comes after that "
-                          "point, where a listener hears the gap (one before it only delays the first word). Peers: a pool of single-threaded engine processes, "
-                          "one chunk per frontend phrase, timed when the worker has it."},
+                          "point, where a listener hears the gap (one before it only delays the first word). "
+                          "Peers: a pool of single-threaded engine processes, one chunk per frontend phrase, timed "
+                          "when the worker has it."},
         "blocks": body["blocks"],
         "find_max": body["find_max"],
     }

@@ -78,6 +78,8 @@ async def _ws_turn(ws, res: StreamResult, context_id: str, text: str, voice: str
             if kind == "chunk":
                 res.arrivals.append((t, ev["samples"] / ev["sample_rate"]))
                 if res.onset_s is None:
+                    # On the loop, after the timestamp: the first one or two chunks of a stream
+                    # (50-150 ms of audio), tens of microseconds, so other streams' times barely move.
                     res.onset_s = onset.add(_chunk_pcm(ev), ev["sample_rate"])
             elif kind == "done":
                 res.done = True
