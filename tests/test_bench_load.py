@@ -13,7 +13,8 @@ import pytest
 from tts import cli
 from tts.bench import load, load_clients
 from tts.bench.load_server import compute_rtf
-from tts.bench.load_stats import StreamResult, format_table, is_clean, play_time, playback, summarize
+from tts.bench.load_stats import StreamResult, format_table, is_clean, playback, summarize
+from tts.eval.timing import playback_time, speech_onset
 
 # ---- playback and underruns ----
 
@@ -47,14 +48,14 @@ def test_each_gap_records_how_much_audio_had_played():
     assert p.late == (1, 3) and p.late_at == pytest.approx((0.05, 0.35))
 
 
-def test_play_time_counts_the_waits_before_that_audio():
+def test_playback_time_in_seconds_counts_the_waits_before_that_audio():
     arrivals = [(1.0, 0.05), (1.2, 0.1), (1.25, 0.2)]  # dry 1.05 -> 1.2; the third is early
-    assert play_time(arrivals, 0.0) == pytest.approx(1.0)
-    assert play_time(arrivals, 0.04) == pytest.approx(1.04)
-    assert play_time(arrivals, 0.06) == pytest.approx(1.21)
-    assert play_time(arrivals, 0.2) == pytest.approx(1.2 + 0.1 + 0.05)
+    assert playback_time(arrivals, 0.0, 1.0) == pytest.approx(1.0)
+    assert playback_time(arrivals, 0.04, 1.0) == pytest.approx(1.04)
+    assert playback_time(arrivals, 0.06, 1.0) == pytest.approx(1.21)
+    assert playback_time(arrivals, 0.2, 1.0) == pytest.approx(1.2 + 0.1 + 0.05)
     with pytest.raises(ValueError):
-        play_time(arrivals, 0.4)
+        playback_time(arrivals, 0.4, 1.0)
 
 
 def test_first_speech_and_which_underruns_a_listener_hears():
@@ -89,6 +90,14 @@ def test_onset_finder_decodes_websocket_chunks_until_the_first_speech():
         ev = {"data": base64.b64encode(s16).decode(), "encoding": "pcm_s16le", "sample_rate": sr}
         got = finder.add(load_clients._chunk_pcm(ev), sr)
         assert got == (None if want is None else pytest.approx(want))
+    # chunks that end mid-window: the same windows, and the same onset, as on the joined audio
+    rng = np.random.default_rng(0)
+    audio = np.concatenate([1e-4 * rng.standard_normal(1013), 0.2 * rng.standard_normal(900)]).astype(np.float32)
+    finder, got, start = load_clients.OnsetFinder(), None, 0
+    for size in (77, 301, 250, 499, 786):
+        got = got if got is not None else finder.add(audio[start:start + size], sr)
+        start += size
+    assert got == pytest.approx(speech_onset(audio, sr) / sr)
     f32 = {"data": base64.b64encode(loud.astype("<f4").tobytes()).decode(), "encoding": "pcm_f32le"}
     np.testing.assert_array_equal(load_clients._chunk_pcm(f32), loud)
 

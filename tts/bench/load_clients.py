@@ -28,7 +28,7 @@ from concurrent.futures import Executor
 
 import numpy as np
 
-from ..eval.timing import speech_onset
+from ..eval.timing import ONSET_WINDOW_S, speech_onset
 from .load_stats import StreamResult
 
 clock = time.monotonic
@@ -106,22 +106,26 @@ class OnsetFinder:
     """Audio fed chunk by chunk -> seconds into it where the first speech starts.
 
     ``add`` returns None until a chunk brings the onset; a caller stops feeding
-    then (only the opening of each stream is ever decoded).
+    then (only the opening of each stream is ever decoded). Each sample is
+    scanned once: whole onset windows already found quiet are dropped, and
+    only a partial window is carried into the next chunk, so the windows are
+    those ``speech_onset`` would take on the joined audio.
     """
 
-    MAX_S = 10.0  # a stream silent this long has no onset worth timing; stop decoding it
-
     def __init__(self):
-        self._parts: list[np.ndarray] = []
-        self._n = 0
+        self._rest = np.zeros(0, dtype=np.float32)  # the tail of a partial window
+        self._scanned = 0  # samples in whole windows found quiet
 
     def add(self, pcm: np.ndarray, sample_rate: int) -> float | None:
-        if self._n > self.MAX_S * sample_rate:
-            return None
-        self._parts.append(pcm)
-        self._n += len(pcm)
-        at = speech_onset(np.concatenate(self._parts), sample_rate)
-        return None if at is None else at / sample_rate
+        buf = np.concatenate([self._rest, pcm])
+        n = max(1, int(round(ONSET_WINDOW_S * sample_rate)))
+        whole = len(buf) // n * n
+        at = speech_onset(buf[:whole], sample_rate) if whole else None
+        if at is not None:
+            return (self._scanned + at) / sample_rate
+        self._scanned += whole
+        self._rest = buf[whole:]
+        return None
 
 
 async def ws_wave(pool: SocketPool, results: list[StreamResult], texts: list[str], offsets: list[float],

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from ..eval.timing import median, percentile
+from ..eval.timing import median, percentile, playback_time
 
 
 @dataclass(frozen=True)
@@ -70,21 +70,6 @@ def playback(arrivals: list[tuple[float, float]]) -> Playback:
     return Playback(len(late), dry, end, tuple(late), tuple(late_at))
 
 
-def play_time(arrivals: list[tuple[float, float]], at_s: float) -> float:
-    """When audio second ``at_s`` of the stream plays, for the player of :func:`playback`.
-
-    >>> play_time([(0.0, 1.0), (1.5, 1.0)], 1.25)  # the player waited 0.5 s for the second chunk
-    1.75
-    """
-    end, offset = float("-inf"), 0.0
-    for t, d in arrivals:
-        start = max(t, end)
-        if at_s < offset + d:
-            return start + (at_s - offset)
-        end, offset = start + d, offset + d
-    raise ValueError(f"audio second {at_s} is past the stream's {offset} s")
-
-
 @dataclass
 class StreamResult:
     """One simulated caller's stream. Times are seconds on one monotonic clock."""
@@ -114,7 +99,7 @@ class StreamResult:
         """Request -> the first speech plays (NaN when no onset was found)."""
         if self.onset_s is None or not self.arrivals or self.onset_s >= self.audio_s:
             return float("nan")
-        return play_time(self.arrivals, self.onset_s) - self.t_send
+        return playback_time(self.arrivals, self.onset_s, 1.0) - self.t_send  # lengths in seconds
 
     @property
     def wall_s(self) -> float:
@@ -148,7 +133,7 @@ def summarize(rows: list[dict]) -> dict:
     ok = [r for r in rows if r["error"] is None and r["chunks"] > 0]
     ttfa = [r["ttfa_s"] for r in ok]
     under = [r for r in ok if r["underruns"] > 0]
-    speech = [x for x in (r.get("first_speech_s", float("nan")) for r in ok) if x == x]
+    speech = [r.get("first_speech_s", float("nan")) for r in ok]  # NaN (no onset) is left out by percentile
     return {
         "streams": len(rows),
         "errors": len(rows) - len(ok),

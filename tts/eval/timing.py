@@ -72,9 +72,12 @@ def speech_onset(audio: np.ndarray, sample_rate: int, dbfs: float = ONSET_DBFS,
     return int(loud[0]) * n if loud.size else None
 
 
-def playback_time(arrivals: list[tuple[float, int]], sample: int, sample_rate: int) -> float:
+def playback_time(arrivals: list[tuple[float, float]], sample: float, sample_rate: float) -> float:
     """When sample ``sample`` of the joined chunks plays: arrivals [(arrival s, samples), ...]
-    in order, a player that starts on the first and waits whenever it runs dry."""
+    in order, a player that starts on the first and waits whenever it runs dry.
+
+    Lengths may be in any unit of audio at ``sample_rate`` units per second: the
+    load benchmark passes seconds with ``sample_rate=1``."""
     play_end, offset = 0.0, 0
     for arrival, n in arrivals:
         start = max(arrival, play_end)
