@@ -41,10 +41,14 @@ def main() -> None:
             audio, sr = sf.read(args.resynth_dir / r[kind], dtype="float32")
             clips.append(to_16k(audio, sr))
         hyps = asr.transcribe_many(clips)
-        errors = total(score(r["text"], h) for r, h in zip(rows, hyps))
+        per_clip = [score(r["text"], h) for r, h in zip(rows, hyps)]
+        errors = total(per_clip)
         ovrl = [mos.score(c)["ovrl"] for c in clips]
         report[kind] = {"wer": round(errors.rate, 4), "errors": errors.errors,
-                        "dnsmos_ovrl": round(float(np.nanmean(ovrl)), 3)}
+                        "dnsmos_ovrl": round(float(np.nanmean(ovrl)), 3),
+                        # Kept so that a change of WER normaliser can rescore without resynthesis.
+                        "rows": [{"text": r["text"], "hypothesis": h, "errors": e.errors, "dnsmos_ovrl": m}
+                                 for r, h, e, m in zip(rows, hyps, per_clip, ovrl)]}
     o, c = report["orig"], report["codec"]
     report["wer_ratio"] = round(c["wer"] / o["wer"], 2) if o["wer"] else math.inf
     report["dnsmos_drop"] = round(o["dnsmos_ovrl"] - c["dnsmos_ovrl"], 3)

@@ -3,6 +3,8 @@
 Usage:
     python benchmarks/onset_ab.py [--voices-dir DIR] [--voice joe --voice bm_george ...]
         [--modes base,asr_pad,lead8] [--out results/onset_ab.json]
+    python benchmarks/onset_ab.py --rescore results/onset_ab.json --out results/onset_ab.json
+        (score the stored transcripts again with the current WER normaliser)
 
 The students make two to three times their share of word errors on the first
 word of a sentence (the teachers do not; README, "Quality"). Each mode
@@ -42,10 +44,9 @@ from tts import Synthesizer
 from tts.eval.asr import WhisperASR
 from tts.eval.audio import to_16k
 from tts.eval.sentences import load_sentences
-from tts.eval.wer import align, total
+from tts.eval.wer import align, total, wer_normalizer
 from tts.synth.segment import text_phrases
 from tts.synth.synthesizer import LEAD_SEND_FRAMES
-from tts.text.normalize import normalize_for_wer
 
 SETS = {"public": "tts/assets/sentences_public.txt", "extended": "tts/assets/sentences_extended.txt"}
 PAD_S = 0.3
@@ -71,6 +72,28 @@ def first_lead_ms(synth, text: str, voice: str) -> float:
     return 1000.0 * (int(plan.frames[0]) - synth.lead_skip_frames(plan)) / synth.frame_rate
 
 
+def rescore(report: dict, normalize) -> dict:
+    """``report`` with every stored transcript scored again by ``normalize``
+    (errors, first-word errors and the totals; leads and transcripts stay)."""
+    texts = {(name, i): t for name, i, t in sentences()}
+    for mode in report["modes"].values():
+        for v in mode["voices"].values():
+            errs, firsts = [], 0
+            for row in v["rows"]:
+                ref_w = normalize(texts[(row["set"], row["index"])]).split()
+                hyp_w = normalize(row["hypothesis"]).split()
+                e = align(ref_w, hyp_w)
+                row["errors"], row["first"] = e.errors, first_word_errors(ref_w, hyp_w)
+                errs.append(e)
+                firsts += row["first"]
+            t = total(errs)
+            v.update(errors=t.errors, first_word_errors=firsts, words=t.ref_words)
+        mode["total_errors"] = sum(v["errors"] for v in mode["voices"].values())
+        mode["first_word_errors"] = sum(v["first_word_errors"] for v in mode["voices"].values())
+    report["scorer"] = "tts.eval.wer.wer_normalizer"
+    return report
+
+
 def write(out: Path, report: dict) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=1, ensure_ascii=False))
@@ -83,7 +106,18 @@ def main() -> None:
     ap.add_argument("--modes", default="base,asr_pad,lead8")
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--out", type=Path, default=Path("results/onset_ab.json"))
+    ap.add_argument("--rescore", type=Path, default=None, metavar="FILE",
+                    help="score the transcripts stored in FILE again and write --out (no synthesis)")
     args = ap.parse_args()
+    normalize = wer_normalizer()
+    if args.rescore is not None:
+        report = rescore(json.loads(args.rescore.read_text()), normalize)
+        write(args.out, report)
+        for mode, m in report["modes"].items():
+            per = " / ".join(str(v["errors"]) for v in m["voices"].values())
+            print(f"{mode}: {per}, total {m['total_errors']} (first words {m['first_word_errors']})")
+        print(f"-> {args.out}")
+        return
     voices = args.voice or ["af_heart", "am_michael", "bf_emma", "bm_george", "joe"]
     modes = args.modes.split(",")
     for m in modes:
@@ -92,7 +126,7 @@ def main() -> None:
     torch.set_num_threads(1)
     items = sentences()[:args.limit]
     asr = WhisperASR()
-    report = {"sentences": len(items), "pad_s": PAD_S, "modes": {}}
+    report = {"sentences": len(items), "pad_s": PAD_S, "scorer": "tts.eval.wer.wer_normalizer", "modes": {}}
     audio_cache: dict[tuple[str, int], np.ndarray] = {}  # base audio, reused by asr_pad
     for mode in modes:
         lm = re.fullmatch(LEAD_MODE, mode)
@@ -116,7 +150,7 @@ def main() -> None:
                 if mode == "asr_pad":
                     clip = np.concatenate([np.zeros(int(PAD_S * 16000), np.float32), clip])
                 hyp = asr.transcribe_one(clip)
-                ref_w, hyp_w = normalize_for_wer(text).split(), normalize_for_wer(hyp).split()
+                ref_w, hyp_w = normalize(text).split(), normalize(hyp).split()
                 e = align(ref_w, hyp_w)
                 f = first_word_errors(ref_w, hyp_w)
                 errs.append(e)

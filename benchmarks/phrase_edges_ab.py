@@ -30,10 +30,10 @@ from tts import Synthesizer
 from tts.eval.asr import WhisperASR
 from tts.eval.audio import to_16k
 from tts.eval.sentences import load_sentences
-from tts.eval.wer import align, total
+from tts.eval.wer import align, total, wer_normalizer
 from tts.synth import segment
 from tts.text.frontend import Frontend
-from tts.text.normalize import normalize_for_wer
+
 
 SETS = {"public": "tts/assets/sentences_public.txt", "extended": "tts/assets/sentences_extended.txt"}
 VOICES = ("af_heart", "am_michael", "bf_emma", "bm_george", "joe")
@@ -74,6 +74,7 @@ def main() -> None:
     torch.set_num_threads(1)
     items = affected(Frontend("en-us"))[:args.limit]
     asr = WhisperASR()
+    normalize = wer_normalizer()
     report = {"sentences": [[s, i] for s, i, _ in items], "modes": {}}
     ending = segment.end_as_sentence
     for mode in modes:
@@ -87,7 +88,7 @@ def main() -> None:
             for name, i, text in items:
                 pcm, _ = synth.synthesize(text, voice=voice)
                 hyp = asr.transcribe_one(to_16k(pcm, synth.sample_rate))
-                e = align(normalize_for_wer(text).split(), normalize_for_wer(hyp).split())
+                e = align(normalize(text).split(), normalize(hyp).split())
                 errs.append(e)
                 rows.append({"set": name, "index": i, "errors": e.errors, "hypothesis": hyp})
             t = total(errs)

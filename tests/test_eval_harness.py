@@ -280,3 +280,83 @@ def test_cli_missing_eval_extra(tmp_path, sentence_file, capsys, monkeypatch):
     rc, _, err = run_cli(["eval", "--engine", "piper:joe", "--sentences", str(sentence_file), "--asr", "base",
                           "--no-dnsmos", "--out", str(tmp_path / "o.json")], capsys)
     assert_one_line_error(rc, err, "'eval' extra")
+
+
+# --------------------------------------------------------------------------
+# --rescore: the stored transcripts scored again, nothing synthesised
+# --------------------------------------------------------------------------
+
+HARBOUR = ["Meet me at the harbour at 7:30.", "The summit is four thousand metres high."]
+
+
+def _british_report(tmp_path):
+    """A report as `statecast eval` writes it, scored by a plain lower-caser that
+    knows neither spellings nor numbers: 1 + 3 errors."""
+    sentences = tmp_path / "h.txt"
+    sentences.write_text("\n".join(HARBOUR) + "\n")
+    asr = ScriptedASR(["Meet me at the harbor at 7.30.", "The summit is 4,000 meters high."])
+    report = harness.evaluate([SineEngine("fake:uk")], load_sentences(sentences), whisper=asr,
+                              dnsmos=ConstantMos(), normalize=lower_no_punct, progress=None)
+    agg = report["engines"][0]["aggregate"]
+    assert agg["whisper_errors"]["errors"] == 4  # harbour/harbor; four thousand/4000 (2), metres/meters
+    return report
+
+
+def test_rescore_report_scores_stored_transcripts_again(tmp_path):
+    from tts.eval.wer import wer_normalizer
+
+    report = _british_report(tmp_path)
+    new = harness.rescore_report(report, wer_normalizer())
+    res = new["engines"][0]
+    assert res["aggregate"]["whisper_errors"]["errors"] == 0
+    assert res["aggregate"]["whisper_wer"] == 0.0
+    assert res["aggregate"]["rescored_from"]["whisper_errors"]["errors"] == 4
+    assert [r["errors"] for r in res["rows"]] == [0, 0]
+    assert res["rows"][0]["reference"] == "meet me at the harbor at seven thirty"
+    # Transcripts, DNSMOS and timings are left as they were; the input is not modified.
+    assert [r["hypothesis"] for r in res["rows"]] == [r["hypothesis"] for r in report["engines"][0]["rows"]]
+    assert res["aggregate"]["dnsmos_ovrl"] == report["engines"][0]["aggregate"]["dnsmos_ovrl"]
+    assert report["engines"][0]["aggregate"]["whisper_errors"]["errors"] == 4
+    assert "rescored" in new["meta"]["notes"]
+
+
+def test_rescore_keeps_real_errors(tmp_path):
+    from tts.eval.wer import wer_normalizer
+
+    report = _british_report(tmp_path)
+    report["engines"][0]["rows"][1]["hypothesis"] = "The summit is for thousand meters high."
+    res = harness.rescore_report(report, wer_normalizer())["engines"][0]
+    assert [r["errors"] for r in res["rows"]] == [0, 1]
+
+
+def test_cli_rescore_writes_a_new_file(tmp_path, capsys):
+    src, out = tmp_path / "old.json", tmp_path / "new.json"
+    write_json(_british_report(tmp_path), src)
+    rc, stdout, _ = run_cli(["eval", "--rescore", str(src), "--out", str(out)], capsys)
+    assert rc == 0
+    assert "fake:uk: 4 -> 0 word errors" in stdout
+    assert json.loads(out.read_text())["engines"][0]["aggregate"]["whisper_errors"]["errors"] == 0
+    assert json.loads(src.read_text())["engines"][0]["aggregate"]["whisper_errors"]["errors"] == 4
+
+
+def test_cli_rescore_bad_input(tmp_path, capsys):
+    out = str(tmp_path / "o.json")
+    rc, _, err = run_cli(["eval", "--rescore", str(tmp_path / "nope.json"), "--out", out], capsys)
+    assert_one_line_error(rc, err, "cannot read")
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    rc, _, err = run_cli(["eval", "--rescore", str(bad), "--out", out], capsys)
+    assert_one_line_error(rc, err, "is not JSON")
+    bad.write_text('{"rows": []}')
+    rc, _, err = run_cli(["eval", "--rescore", str(bad), "--out", out], capsys)
+    assert_one_line_error(rc, err, "not a statecast eval results file")
+    bad.write_text('{"engines": [{"engine": "x", "aggregate": {}, "rows": [{"hypothesis": "hi"}]}]}')
+    rc, _, err = run_cli(["eval", "--rescore", str(bad), "--out", out], capsys)
+    assert_one_line_error(rc, err, "without 'text'")
+    rc, _, err = run_cli(["eval", "--rescore", str(bad), "--engine", "piper:joe", "--out", out], capsys)
+    assert_one_line_error(rc, err, "takes no --engine")
+
+
+def test_cli_needs_an_engine_or_rescore(tmp_path, capsys):
+    rc, _, err = run_cli(["eval", "--out", str(tmp_path / "o.json")], capsys)
+    assert_one_line_error(rc, err, "--engine")

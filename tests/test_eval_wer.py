@@ -109,3 +109,26 @@ def test_project_normaliser_makes_currency_equal_to_words():
     normalize = pytest.importorskip("tts.text.normalize")
     assert normalize.normalize_for_wer("$5") == normalize.normalize_for_wer("five dollars")
     assert score("It costs $5.", "it costs five dollars").errors == 0
+
+
+def test_wer_normalizer_makes_british_and_american_spellings_one_word():
+    from tts.eval.wer import wer_normalizer
+
+    norm = wer_normalizer()
+    assert norm("The harbour centre, grey metres of labour.") == norm("The harbor center, gray meters of labor.")
+    assert score("Drive to the harbour.", "Drive to the harbor.").errors == 0
+    assert score("Drive to the harbour.", "Drive to the harbour master.").errors == 1
+    # A real substitution is still one.
+    assert score("the colour red", "the collar red").errors == 1
+
+
+def test_wer_normalizer_without_whisper_normalizer_says_what_to_install(monkeypatch):
+    import sys
+
+    from tts.errors import StatecastError
+    from tts.eval import wer
+
+    monkeypatch.setattr(wer, "_SPELLINGS", None)
+    monkeypatch.setitem(sys.modules, "whisper_normalizer.english", None)
+    with pytest.raises(StatecastError, match="whisper-normalizer"):
+        wer.wer_normalizer()

@@ -329,6 +329,13 @@ WER_PAIRS = [
     # Whisper writes clock times with a dot.
     ("See you at 3.30 pm.", "see you at 3:30 p.m."),
     ("at 6.45 in the morning", "at 6:45 in the morning"),
+    # Whisper's dotted clock time after "at" / "until" (no am/pm needed).
+    ("The clinic can see you at 10.15.", "The clinic can see you at ten fifteen."),
+    ("Open until 11.40 on Friday", "open until eleven forty on friday"),
+    # "hundred and eighty" (the references' British form) == "180" read aloud.
+    ("$180", "one hundred and eighty dollars"),
+    ("250 grams", "two hundred and fifty grams"),
+    ("Room 101", "room one hundred and one"),
 ]
 
 
@@ -441,3 +448,15 @@ def test_long_digit_run_is_read_digit_by_digit():
 
 def test_wer_dotted_time_rule_leaves_plain_decimals_alone():
     assert normalize_for_wer("The value is 3.30 exactly.") == "the value is three point three zero exactly"
+
+
+@pytest.mark.parametrize("src,want", [
+    ("at 3.25 percent", "at three point two five percent"),  # a decimal with a unit stays a decimal
+    ("at 1.5 km", "at one point five kilometers"),
+    ("at 2.50 dollars", "at two point five zero dollars"),
+    ("at 10.155 exactly", "at ten point one five five exactly"),
+    ("bread and butter", "bread and butter"),  # only the "and" inside a number goes
+    ("a hundred and then some", "a hundred and then some"),
+])
+def test_wer_leaves_decimals_and_other_ands_alone(src, want):
+    assert normalize_for_wer(src) == want

@@ -28,12 +28,17 @@ from .audio import to_16k
 from .results_io import fmt_num, machine_info, package_versions
 from .sentences import SentenceSet
 from .timing import Engine, Take, median, percentile, timed_stream
-from .wer import WordErrors, align, total
+from .wer import WordErrors, align, total, wer_normalizer
 
 WARMUP_TEXT = "Hello there, this sentence only warms the engine up."
 # Versions recorded with every run: the scorers' and the engines' runtimes.
 _PACKAGES = ["statecast", "faster-whisper", "ctranslate2", "pocketsphinx", "speechmos", "librosa", "scipy",
-             "onnxruntime", "kokoro-onnx", "piper-tts", "numpy"]
+             "onnxruntime", "kokoro-onnx", "piper-tts", "numpy", "whisper-normalizer"]
+
+
+WER_NOTE = ("WER = total word errors / total reference words, both sides normalised by "
+            "tts.eval.wer.wer_normalizer (tts.text.normalize.normalize_for_wer, then British -> "
+            "American spellings)")
 
 
 def _log(msg: str) -> None:
@@ -80,7 +85,7 @@ def score_engine(
     assert len(sentences) == len(takes)
     clips = [to_16k(t.audio, engine.sample_rate) if t.audio.size else np.zeros(0, np.float32) for t in takes]
     if (whisper or sphinx) and normalize is None:
-        from tts.text.normalize import normalize_for_wer as normalize
+        normalize = wer_normalizer()
     refs = [normalize(s).split() for s in sentences] if normalize else [s.split() for s in sentences]
 
     rows = []
@@ -128,6 +133,54 @@ def score_engine(
     }
 
 
+def rescore_report(report: dict, normalize: Callable[[str], str]) -> dict:
+    """The same report with every stored ASR hypothesis scored again by ``normalize``.
+
+    For a change of scorer, not of audio: the transcripts stay as they were
+    written (``row["hypothesis"]``, ``row["sphinx_hypothesis"]``), the
+    reference is the row's original sentence (``row["text"]``), and the WER
+    fields of rows and aggregates are recomputed. DNSMOS, timings and the
+    rest are left alone. The previous totals are kept under
+    ``aggregate["rescored_from"]``.
+    """
+    from ..errors import StatecastError
+
+    out = {**report, "engines": []}
+    for res in report.get("engines", []):
+        rows = [dict(r) for r in res.get("rows", [])]
+        agg = dict(res.get("aggregate", {}))
+        previous = {}
+        for prefix in ("", "sphinx_"):
+            key = f"{prefix}hypothesis"
+            if not rows or key not in rows[0]:
+                continue
+            errs = []
+            for row in rows:
+                if "text" not in row or key not in row:
+                    raise StatecastError(f"{res.get('engine')}: a row without 'text' or {key!r} cannot be rescored")
+                ref = normalize(row["text"]).split()
+                hyp_words = normalize(row[key]).split()
+                e = align(ref, hyp_words)
+                errs.append(e)
+                row["reference"], row["words"] = " ".join(ref), len(ref)
+                row.update(_asr_fields(prefix, row[key], hyp_words, e))
+            name = prefix or "whisper_"
+            previous[f"{name}errors"] = agg.get(f"{name}errors")
+            t = total(errs)
+            agg[f"{name}wer"] = t.rate
+            agg[f"{name}errors"] = t.to_dict()
+            agg["words"] = t.ref_words
+        if previous:
+            agg["rescored_from"] = previous
+        out["engines"].append({**res, "aggregate": agg, "rows": rows})
+    meta = dict(report.get("meta", {}))
+    meta["notes"] = WER_NOTE + " (rescored from the stored transcripts)"
+    meta.setdefault("packages", {})
+    meta["packages"] = {**meta["packages"], **package_versions(["statecast", "whisper-normalizer"])}
+    out["meta"] = meta
+    return out
+
+
 def save_takes(root: Path, engine: Engine, takes: Sequence[Take]) -> None:
     """Write each take as ``root/<engine>/<index>.wav`` for listening later."""
     import soundfile as sf
@@ -160,8 +213,7 @@ def evaluate(
             "sphinx": sphinx.describe() if sphinx else None,
             "dnsmos": dnsmos.describe() if dnsmos else None,
         },
-        "notes": "WER = total word errors / total reference words, both sides normalised by "
-                 "tts.text.normalize.normalize_for_wer; RTF = synthesis wall time / audio duration "
+        "notes": f"{WER_NOTE}; RTF = synthesis wall time / audio duration "
                  "(aggregate: summed); TTFA = stream() call to first chunk (sentence-level engines: "
                  "the whole first sentence).",
     }

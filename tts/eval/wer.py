@@ -1,9 +1,10 @@
 """Word error rate: word-level Levenshtein alignment between a reference and an
 ASR hypothesis.
 
-Both sides go through the same normaliser (``tts.text.normalize.normalize_for_wer``)
-so that "$5" and "five dollars" are the same two words; the alignment itself
-works on lists of already-normalised words and knows nothing about text.
+Both sides go through the same normaliser (:func:`wer_normalizer`: the text
+frontend's ``normalize_for_wer``, then one spelling per word) so that "$5" and
+"five dollars", or "harbour" and "harbor", are the same words; the alignment
+itself works on lists of already-normalised words and knows nothing about text.
 
 The aggregate over a sentence set is total errors / total reference words
 (:func:`total`), never a mean of per-sentence rates: a mean would let a
@@ -89,17 +90,43 @@ def align(ref: Sequence[str], hyp: Sequence[str]) -> WordErrors:
     return WordErrors(substitutions=s, deletions=d, insertions=n, ref_words=len(ref))
 
 
-def _default_normalizer() -> Callable[[str], str]:
+_SPELLINGS: dict[str, str] | None = None
+
+
+def _spellings() -> dict[str, str]:
+    """British -> American word map from Whisper's English normaliser (about
+    1,700 words). Whisper writes "harbour" and "metres" for a UK voice and
+    "harbor" and "meters" for a US one; neither is a word error."""
+    global _SPELLINGS
+    if _SPELLINGS is None:
+        try:
+            from whisper_normalizer.english import EnglishSpellingNormalizer
+        except ImportError:
+            from ..errors import StatecastError
+
+            raise StatecastError("WER scoring needs whisper-normalizer: pip install -e '.[eval]'") from None
+        _SPELLINGS = dict(EnglishSpellingNormalizer().mapping)
+    return _SPELLINGS
+
+
+def wer_normalizer() -> Callable[[str], str]:
+    """The scorer's normaliser: text -> lower-case words, one spelling each."""
     # Imported lazily: the normaliser belongs to the text frontend and pulls in
     # num2words; the alignment above must stay usable without it.
     from tts.text.normalize import normalize_for_wer
 
-    return normalize_for_wer
+    spellings = _spellings()
+
+    def normalize(text: str) -> str:
+        return " ".join(spellings.get(w, w) for w in normalize_for_wer(text).split())
+
+    return normalize
 
 
 def score(ref_text: str, hyp_text: str, normalize: Callable[[str], str] | None = None) -> WordErrors:
-    """Normalise both texts with the same function, split on whitespace, align."""
-    norm = normalize or _default_normalizer()
+    """Normalise both texts with the same function (default :func:`wer_normalizer`),
+    split on whitespace, align."""
+    norm = normalize or wer_normalizer()
     return align(norm(ref_text).split(), norm(hyp_text).split())
 
 

@@ -783,6 +783,21 @@ _ASR_DOTTED_TIME = re.compile(
     r"\b([01]?\d)\.([0-5]\d)(?= ?(?:[ap]\.?m\b\.?|in the (?:morning|afternoon|evening)|at night|o'clock))",
     re.IGNORECASE,
 )
+# ... and after a word that introduces a clock time ("at 7.30", "until 11.40"),
+# which is how Whisper writes a spoken "at seven thirty". A decimal after "at"
+# with a unit, a percent sign or a third digit stays a decimal.
+_ASR_DOTTED_TIME_AFTER = re.compile(
+    r"\b(at|until|till|from|by|before|after|around) ([01]?\d|2[0-3])\.([0-5]\d)\b(?![.,]?\d| ?%)"
+    r"(?! ?(?:percent|per cent|times|kilo|kg|km|miles?|metres?|meters?|litres?|liters?|grams?|pounds?|dollars?|euros?))",
+    re.IGNORECASE,
+)
+# "one hundred and eighty" (British, and our references) and "one hundred
+# eighty" (how the frontend reads "180") are the same spoken number.
+_WER_NUMBER_WORDS = frozenset(
+    "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+    "seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety".split()
+)
+_WER_SCALES = frozenset(("hundred", "thousand", "million", "billion"))
 
 
 def normalize_for_wer(text: str) -> str:
@@ -796,6 +811,7 @@ def normalize_for_wer(text: str) -> str:
     # ASR writes clock times with a dot ("3.30 pm", "6.45 in the morning"):
     # read them as the reference's "3:30", not as decimals.
     text = _ASR_DOTTED_TIME.sub(r"\1:\2", text)
+    text = _ASR_DOTTED_TIME_AFTER.sub(r"\1 \2:\3", text)
     text = normalize_text(text).lower().replace("-", " ").replace("'", "")
     words = _WER_DROP.sub(" ", text).split()
     out: list[str] = []
@@ -809,4 +825,8 @@ def normalize_for_wer(text: str) -> str:
             run = []
         if w:
             out.append(_WER_FOLD.get(w, w))
-    return " ".join(out)
+    # Drop the "and" of "hundred and eighty" (checked against the word after it).
+    kept = [w for i, w in enumerate(out)
+            if not (w == "and" and 0 < i < len(out) - 1
+                    and out[i - 1] in _WER_SCALES and out[i + 1] in _WER_NUMBER_WORDS)]
+    return " ".join(kept)
