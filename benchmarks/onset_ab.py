@@ -44,7 +44,7 @@ from tts import Synthesizer
 from tts.eval.asr import WhisperASR
 from tts.eval.audio import to_16k
 from tts.eval.sentences import load_sentences
-from tts.eval.wer import align, total, wer_normalizer
+from tts.eval.wer import align, join_split_words, total, wer_normalizer
 from tts.synth.segment import text_phrases
 from tts.synth.synthesizer import LEAD_SEND_FRAMES
 
@@ -81,7 +81,7 @@ def rescore(report: dict, normalize) -> dict:
             errs, firsts = [], 0
             for row in v["rows"]:
                 ref_w = normalize(texts[(row["set"], row["index"])]).split()
-                hyp_w = normalize(row["hypothesis"]).split()
+                hyp_w = join_split_words(ref_w, normalize(row["hypothesis"]).split())
                 e = align(ref_w, hyp_w)
                 row["errors"], row["first"] = e.errors, first_word_errors(ref_w, hyp_w)
                 errs.append(e)
@@ -150,7 +150,8 @@ def main() -> None:
                 if mode == "asr_pad":
                     clip = np.concatenate([np.zeros(int(PAD_S * 16000), np.float32), clip])
                 hyp = asr.transcribe_one(clip)
-                ref_w, hyp_w = normalize(text).split(), normalize(hyp).split()
+                ref_w = normalize(text).split()
+                hyp_w = join_split_words(ref_w, normalize(hyp).split())
                 e = align(ref_w, hyp_w)
                 f = first_word_errors(ref_w, hyp_w)
                 errs.append(e)

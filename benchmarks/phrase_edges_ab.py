@@ -30,7 +30,7 @@ from tts import Synthesizer
 from tts.eval.asr import WhisperASR
 from tts.eval.audio import to_16k
 from tts.eval.sentences import load_sentences
-from tts.eval.wer import align, total, wer_normalizer
+from tts.eval.wer import align_words, total, wer_normalizer
 from tts.synth import segment
 from tts.text.frontend import Frontend
 
@@ -88,7 +88,7 @@ def main() -> None:
             for name, i, text in items:
                 pcm, _ = synth.synthesize(text, voice=voice)
                 hyp = asr.transcribe_one(to_16k(pcm, synth.sample_rate))
-                e = align(normalize(text).split(), normalize(hyp).split())
+                e = align_words(normalize(text).split(), normalize(hyp).split())
                 errs.append(e)
                 rows.append({"set": name, "index": i, "errors": e.errors, "hypothesis": hyp})
             t = total(errs)

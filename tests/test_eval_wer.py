@@ -132,3 +132,19 @@ def test_wer_normalizer_without_whisper_normalizer_says_what_to_install(monkeypa
     monkeypatch.setitem(sys.modules, "whisper_normalizer.english", None)
     with pytest.raises(StatecastError, match="whisper-normalizer"):
         wer.wer_normalizer()
+
+
+@pytest.mark.parametrize("ref,hyp,want", [
+    ("we climbed through the hayloft", "we climbed through the hay loft", 0),  # joined
+    ("update your email address", "update your e mail address", 0),
+    ("turn left on to oak road", "turn left onto oak road", 0),  # split
+    ("turn left on to oak road", "turn left into oak road", 2),  # not a spacing difference
+    ("a b ab", "a b a b", 2),  # both halves are reference words: no join (a substitution, an insertion)
+])
+def test_align_words_forgives_spacing_only(ref, hyp, want):
+    from tts.eval.wer import align_words, join_split_words
+
+    r, h = ref.split(), hyp.split()
+    assert align_words(r, h).errors == want
+    assert align_words(r, h).ref_words == len(r)  # the reference is never rewritten
+    assert align_words(r, r).errors == 0 and join_split_words(r, r) == r

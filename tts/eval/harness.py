@@ -28,7 +28,7 @@ from .audio import to_16k
 from .results_io import fmt_num, machine_info, package_versions
 from .sentences import SentenceSet
 from .timing import Engine, Take, median, percentile, timed_stream
-from .wer import WordErrors, align, total, wer_normalizer
+from .wer import WordErrors, align_words, total, wer_normalizer
 
 WARMUP_TEXT = "Hello there, this sentence only warms the engine up."
 # Versions recorded with every run: the scorers' and the engines' runtimes.
@@ -103,7 +103,7 @@ def score_engine(
         errs = []
         for row, ref, hyp in zip(rows, refs, asr.transcribe_many(clips)):
             hyp_words = normalize(hyp).split()
-            e = align(ref, hyp_words)
+            e = align_words(ref, hyp_words)
             errs.append(e)
             row.update(_asr_fields(prefix, hyp, hyp_words, e))
         t = total(errs)
@@ -160,7 +160,7 @@ def rescore_report(report: dict, normalize: Callable[[str], str]) -> dict:
                     raise StatecastError(f"{res.get('engine')}: a row without 'text' or {key!r} cannot be rescored")
                 ref = normalize(row["text"]).split()
                 hyp_words = normalize(row[key]).split()
-                e = align(ref, hyp_words)
+                e = align_words(ref, hyp_words)
                 errs.append(e)
                 row["reference"], row["words"] = " ".join(ref), len(ref)
                 row.update(_asr_fields(prefix, row[key], hyp_words, e))

@@ -90,6 +90,42 @@ def align(ref: Sequence[str], hyp: Sequence[str]) -> WordErrors:
     return WordErrors(substitutions=s, deletions=d, insertions=n, ref_words=len(ref))
 
 
+def join_split_words(ref: Sequence[str], hyp: Sequence[str]) -> list[str]:
+    """``hyp`` with its spacing matched to ``ref`` where only spacing differs.
+
+    ASR writes "hay loft" for "hayloft", "e mail" (from "e-mail") for
+    "email", "onto" for "on to": the same sounds, counted as two errors each
+    by a word alignment. Two adjacent hypothesis words are joined when the
+    joined word is a reference word (and not both halves are); a hypothesis
+    word is split when it is two adjacent reference words run together. The
+    reference is never changed, so its word count (the WER denominator)
+    stays the same.
+    """
+    ref_words = set(ref)
+    ref_pairs = {a + b: (a, b) for a, b in zip(ref, ref[1:])}
+    out: list[str] = []
+    i = 0
+    while i < len(hyp):
+        w = hyp[i]
+        if i + 1 < len(hyp):
+            joined = w + hyp[i + 1]
+            if joined in ref_words and not (w in ref_words and hyp[i + 1] in ref_words):
+                out.append(joined)
+                i += 2
+                continue
+        if w not in ref_words and w in ref_pairs:
+            out.extend(ref_pairs[w])
+        else:
+            out.append(w)
+        i += 1
+    return out
+
+
+def align_words(ref: Sequence[str], hyp: Sequence[str]) -> WordErrors:
+    """:func:`align` after :func:`join_split_words`: what the scorers use."""
+    return align(ref, join_split_words(ref, hyp))
+
+
 _SPELLINGS: dict[str, str] | None = None
 
 
@@ -125,9 +161,9 @@ def wer_normalizer() -> Callable[[str], str]:
 
 def score(ref_text: str, hyp_text: str, normalize: Callable[[str], str] | None = None) -> WordErrors:
     """Normalise both texts with the same function (default :func:`wer_normalizer`),
-    split on whitespace, align."""
+    split on whitespace, align (:func:`align_words`)."""
     norm = normalize or wer_normalizer()
-    return align(norm(ref_text).split(), norm(hyp_text).split())
+    return align_words(norm(ref_text).split(), norm(hyp_text).split())
 
 
 def total(items: Iterable[WordErrors]) -> WordErrors:
