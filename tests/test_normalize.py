@@ -336,6 +336,11 @@ WER_PAIRS = [
     ("$180", "one hundred and eighty dollars"),
     ("250 grams", "two hundred and fifty grams"),
     ("Room 101", "room one hundred and one"),
+    # Contractions written out on both sides.
+    ("They're just badly designed.", "They are just badly designed."),
+    ("I'm sure we'll go, won't you?", "I am sure we will go, will not you?"),
+    ("You can't, and I cannot.", "you can not and i can not"),
+    ("She'd've known", "she would have known"),
 ]
 
 
@@ -347,7 +352,7 @@ def test_wer_equal(a, b):
 @pytest.mark.parametrize("src,want", [
     ("Hello, World!", "hello world"),
     ("$42.50", "forty two dollars and fifty cents"),
-    ("Don't stop -- ever...", "dont stop ever"),
+    ("Don't stop -- ever...", "do not stop ever"),
     ("", ""),
 ])
 def test_wer_golden(src, want):

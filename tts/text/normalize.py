@@ -798,21 +798,40 @@ _WER_NUMBER_WORDS = frozenset(
     "seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety".split()
 )
 _WER_SCALES = frozenset(("hundred", "thousand", "million", "billion"))
+# Contractions written out, as ASR scorers conventionally do: Whisper writes
+# "They are" for a spoken "They're" as often as the reverse. "'s" stays
+# (possessive or "is": the apostrophe is dropped below, so "it's" == "its").
+_WER_CONTRACTIONS = (
+    (re.compile(r"\bwon't\b"), "will not"),
+    (re.compile(r"\bcan't\b|\bcannot\b"), "can not"),
+    (re.compile(r"\bain't\b"), "is not"),
+    (re.compile(r"n't\b"), " not"),
+    (re.compile(r"'re\b"), " are"),
+    (re.compile(r"'ve\b"), " have"),
+    (re.compile(r"'ll\b"), " will"),
+    (re.compile(r"\bi'm\b"), "i am"),
+    (re.compile(r"'d\b"), " would"),
+)
 
 
 def normalize_for_wer(text: str) -> str:
     """Lower-case words only, for scoring ASR output against a reference.
 
     Both sides go through this, so "$5" and "five dollars" compare equal.
-    Hyphens split words ("forty-two" -> "forty two"), apostrophes vanish
-    ("it's" == "its": they sound the same), and runs of single letters join
-    ("F B I" == "FBI").
+    Contractions are written out ("they're" -> "they are"), hyphens split
+    words ("forty-two" -> "forty two"), the remaining apostrophes vanish
+    ("it's" == "its": they sound the same), runs of single letters join
+    ("F B I" == "FBI"), and the "and" inside a number goes ("one hundred and
+    eighty" == "180"). Spellings are unified later, in ``tts.eval.wer``.
     """
     # ASR writes clock times with a dot ("3.30 pm", "6.45 in the morning"):
     # read them as the reference's "3:30", not as decimals.
     text = _ASR_DOTTED_TIME.sub(r"\1:\2", text)
     text = _ASR_DOTTED_TIME_AFTER.sub(r"\1 \2:\3", text)
-    text = normalize_text(text).lower().replace("-", " ").replace("'", "")
+    text = normalize_text(text).lower()
+    for pattern, spelled in _WER_CONTRACTIONS:
+        text = pattern.sub(spelled, text)
+    text = text.replace("-", " ").replace("'", "")
     words = _WER_DROP.sub(" ", text).split()
     out: list[str] = []
     run: list[str] = []
