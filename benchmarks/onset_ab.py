@@ -72,6 +72,13 @@ def first_lead_ms(synth, text: str, voice: str) -> float:
     return 1000.0 * (int(plan.frames[0]) - synth.lead_skip_frames(plan)) / synth.frame_rate
 
 
+def score_text(normalize, text: str, hyp: str):
+    """-> (word errors, first-word errors) of one transcript against its sentence."""
+    ref_w = normalize(text).split()
+    hyp_w = join_split_words(ref_w, normalize(hyp).split())
+    return align(ref_w, hyp_w), first_word_errors(ref_w, hyp_w)
+
+
 def rescore(report: dict, normalize) -> dict:
     """``report`` with every stored transcript scored again by ``normalize``
     (errors, first-word errors and the totals; leads and transcripts stay)."""
@@ -80,10 +87,8 @@ def rescore(report: dict, normalize) -> dict:
         for v in mode["voices"].values():
             errs, firsts = [], 0
             for row in v["rows"]:
-                ref_w = normalize(texts[(row["set"], row["index"])]).split()
-                hyp_w = join_split_words(ref_w, normalize(row["hypothesis"]).split())
-                e = align(ref_w, hyp_w)
-                row["errors"], row["first"] = e.errors, first_word_errors(ref_w, hyp_w)
+                e, row["first"] = score_text(normalize, texts[(row["set"], row["index"])], row["hypothesis"])
+                row["errors"] = e.errors
                 errs.append(e)
                 firsts += row["first"]
             t = total(errs)
@@ -150,10 +155,7 @@ def main() -> None:
                 if mode == "asr_pad":
                     clip = np.concatenate([np.zeros(int(PAD_S * 16000), np.float32), clip])
                 hyp = asr.transcribe_one(clip)
-                ref_w = normalize(text).split()
-                hyp_w = join_split_words(ref_w, normalize(hyp).split())
-                e = align(ref_w, hyp_w)
-                f = first_word_errors(ref_w, hyp_w)
+                e, f = score_text(normalize, text, hyp)
                 errs.append(e)
                 firsts += f
                 leads.append(first_lead_ms(synth, text, voice))

@@ -77,6 +77,21 @@ def _asr_fields(prefix: str, hyp: str, hyp_words: list[str], errs: WordErrors) -
     }
 
 
+def _score_transcripts(rows: list[dict], refs: list[list[str]], hyps: Sequence[str], prefix: str,
+                       normalize: Callable[[str], str], agg: dict) -> None:
+    """One recogniser's transcripts -> per-row WER fields and the aggregate's
+    ``<name>wer`` / ``<name>errors`` (shared by a run and by ``--rescore``)."""
+    errs = []
+    for row, ref, hyp in zip(rows, refs, hyps):
+        hyp_words = normalize(hyp).split()
+        e = align_words(ref, hyp_words)
+        errs.append(e)
+        row.update(_asr_fields(prefix, hyp, hyp_words, e))
+    t = total(errs)
+    agg[f"{prefix or 'whisper_'}wer"] = t.rate
+    agg[f"{prefix or 'whisper_'}errors"] = t.to_dict()
+
+
 def score_engine(
     engine: Engine, sentences: Sequence[str], takes: Sequence[Take], whisper: Transcriber | None = None,
     sphinx: Transcriber | None = None, dnsmos=None, normalize: Callable[[str], str] | None = None,
@@ -100,15 +115,7 @@ def score_engine(
     for prefix, asr in (("", whisper), ("sphinx_", sphinx)):
         if asr is None:
             continue
-        errs = []
-        for row, ref, hyp in zip(rows, refs, asr.transcribe_many(clips)):
-            hyp_words = normalize(hyp).split()
-            e = align_words(ref, hyp_words)
-            errs.append(e)
-            row.update(_asr_fields(prefix, hyp, hyp_words, e))
-        t = total(errs)
-        agg[f"{prefix or 'whisper_'}wer"] = t.rate
-        agg[f"{prefix or 'whisper_'}errors"] = t.to_dict()
+        _score_transcripts(rows, refs, asr.transcribe_many(clips), prefix, normalize, agg)
     if dnsmos is not None:
         scores = dnsmos.score_many(clips)
         for row, s in zip(rows, scores):
@@ -154,22 +161,14 @@ def rescore_report(report: dict, normalize: Callable[[str], str]) -> dict:
             key = f"{prefix}hypothesis"
             if not rows or key not in rows[0]:
                 continue
-            errs = []
-            for row in rows:
-                if "text" not in row or key not in row:
-                    raise StatecastError(f"{res.get('engine')}: a row without 'text' or {key!r} cannot be rescored")
-                ref = normalize(row["text"]).split()
-                hyp_words = normalize(row[key]).split()
-                e = align_words(ref, hyp_words)
-                errs.append(e)
+            if any("text" not in row or key not in row for row in rows):
+                raise StatecastError(f"{res.get('engine')}: a row without 'text' or {key!r} cannot be rescored")
+            refs = [normalize(row["text"]).split() for row in rows]
+            for row, ref in zip(rows, refs):
                 row["reference"], row["words"] = " ".join(ref), len(ref)
-                row.update(_asr_fields(prefix, row[key], hyp_words, e))
-            name = prefix or "whisper_"
-            previous[f"{name}errors"] = agg.get(f"{name}errors")
-            t = total(errs)
-            agg[f"{name}wer"] = t.rate
-            agg[f"{name}errors"] = t.to_dict()
-            agg["words"] = t.ref_words
+            previous[f"{prefix or 'whisper_'}errors"] = agg.get(f"{prefix or 'whisper_'}errors")
+            _score_transcripts(rows, refs, [row[key] for row in rows], prefix, normalize, agg)
+            agg["words"] = sum(len(r) for r in refs)
         if previous:
             agg["rescored_from"] = previous
         out["engines"].append({**res, "aggregate": agg, "rows": rows})
