@@ -106,3 +106,32 @@ def test_real_teachers_write_playable_clips(tmp_path):
         # Teacher durations account for the whole clip (to the teacher's frame rounding).
         assert abs(row["lead"] + sum(row["durations"]) + row["trail"] - row["duration"]) < 0.05
         assert "five dollars" in row["normalized"]
+
+
+def test_short_replies_are_short_distinct_deterministic_and_never_eval_lines():
+    from tts.data.prompts import eval_sentences, short_replies
+    from tts.text.symbols import PHRASE_END_MARKS
+
+    replies = short_replies()
+    assert replies == short_replies() and len(replies) == len(set(replies)) == 700
+    assert all(1 <= len(r.split()) <= 4 and r[-1] in PHRASE_END_MARKS for r in replies)
+    assert {"Thanks.", "Yes.", "Goodbye!"} & set(replies)  # the bare replies come first, all of them
+    lines = eval_sentences()
+    assert "Hello!" in lines and "Hiya!" in lines  # the public and the short-reply sets are read
+    assert not lines & set(replies)
+    assert short_replies(50) == replies[:50]
+
+
+def test_only_listed_counts_just_this_lists_clips_towards_the_targets(tmp_path):
+    build(tmp_path, {"a": 20.0})  # the main list's clips: 20 s of "a"
+    short = [f"Word {i}." for i in range(30)]
+    run = CorpusBuilder(BuildConfig(root=tmp_path, targets={"a": 10.0}, workers=1, only_listed=True), short,
+                        job=fake_job).run(progress=False)
+    texts = [r["text"] for r in read_manifest(tmp_path)]
+    # 5 clips x 2 s (plus at most the in-flight window), though "a" already had 20 s
+    assert run["a"] >= 10.0 and 5 <= sum(t in short for t in texts) <= 7
+    # Without it the earlier clips already meet the target and nothing is made.
+    before = len(texts)
+    CorpusBuilder(BuildConfig(root=tmp_path, targets={"a": 20.0}, workers=1), [f"Other {i}." for i in range(9)],
+                  job=fake_job).run(progress=False)
+    assert len(read_manifest(tmp_path)) == before

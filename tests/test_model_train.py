@@ -305,3 +305,32 @@ def test_onset_weight_is_checked_recorded_and_kept_on_resume(tmp_path, monkeypat
         with pytest.raises(StatecastError, match="--onset-weight must be in"):
             _, args = train_args(tmp_path, "--run", "x", "--onset-weight", bad)
             acoustic.run(args)
+
+
+def test_repeat_short_adds_copies_of_short_clips_only(tmp_path):
+    from tts.model.data import SHORT_CLIP_FRAMES, repeat_short
+
+    cfg = tiny_config()
+    manifest, tokens = write_synthetic_corpus(tmp_path, 40, cfg, frames_range=(30, 200))
+    train, _, _ = load_examples(cfg, manifest, tokens)
+    short = [ex.id for ex in train if ex.n_frames <= SHORT_CLIP_FRAMES]
+    assert 0 < len(short) < len(train)  # the corpus has both kinds
+    assert repeat_short(train, 1) == train
+    tripled = repeat_short(train, 3)
+    assert len(tripled) == len(train) + 2 * len(short)
+    counts = {ex.id: sum(e.id == ex.id for e in tripled) for ex in train}
+    assert all(counts[i] == (3 if i in short else 1) for i in counts)
+    for bad in (0, -2, 1.5, True):
+        with pytest.raises(StatecastError, match="positive integer"):
+            repeat_short(train, bad)
+
+
+def test_short_repeat_is_checked_and_recorded(tmp_path, monkeypatch):
+    monkeypatch.setenv("STATECAST_CACHE", str(tmp_path / "cache"))
+    acoustic, args = train_args(tmp_path, "--run", "sr", "--max-steps", "2", "--short-repeat", "4", "--stop-at", "1")
+    assert acoustic.run(args) == 0
+    assert final_params("sr")["train_config"]["short_repeat"] == 4
+    for bad in ("0", "21"):
+        with pytest.raises(StatecastError, match="--short-repeat must be in"):
+            _, args = train_args(tmp_path, "--run", "x", "--short-repeat", bad)
+            acoustic.run(args)

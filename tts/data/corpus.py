@@ -66,6 +66,9 @@ class BuildConfig:
     targets: dict[str, float]  # speaker -> target seconds
     workers: int = field(default_factory=lambda: os.cpu_count() or 1)
     max_clips: int | None = None  # stop after this many new clips (tests, smoke runs)
+    # Count only clips of this build's own prompts towards the targets (a
+    # second, small prompt list such as the short replies gets its own hours).
+    only_listed: bool = False
 
 
 # --- worker side -----------------------------------------------------------
@@ -184,10 +187,11 @@ class CorpusBuilder:
 
     def _load_existing(self) -> None:
         manifest = self.root / MANIFEST
+        listed = set(self.prompts) if self.config.only_listed else None
         if manifest.exists():
             for row in read_manifest(manifest):
                 self.seen.add(row["id"])
-                if row["speaker"] in self.plans:
+                if row["speaker"] in self.plans and (listed is None or row["text"] in listed):
                     self.plans[row["speaker"]].done_s += row["duration"]
         failed = self.root / FAILED
         if failed.exists():

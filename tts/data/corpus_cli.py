@@ -18,6 +18,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     b.add_argument("--piper-voices", default="joe")
     b.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="worker processes (one per core)")
     b.add_argument("--max-clips", type=int, default=None, help="stop after this many new clips")
+    b.add_argument("--prompts", choices=("main", "short"), default="main",
+                   help="main: fortunes + voice-agent sentences; short: one- to four-word replies "
+                        "(the hours then count only those clips; each voice reads the list at most once)")
     b.add_argument("--no-progress", action="store_true")
     s = sub.add_parser("stats", help="hours and clips per speaker")
     s.add_argument("--dir", type=Path, default=None)
@@ -49,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     from ..teachers.kokoro import KOKORO_VOICES
     from ..teachers.piper import PIPER_VOICES
     from .corpus import BuildConfig, CorpusBuilder, default_targets
-    from .prompts import prompt_list
+    from .prompts import prompt_list, short_replies
 
     kokoro = [v for v in args.kokoro_voices.split(",") if v]
     piper = [v for v in args.piper_voices.split(",") if v]
@@ -69,8 +72,9 @@ def run(args: argparse.Namespace) -> int:
     targets = {k: v for k, v in targets.items() if k != "_" and v > 0}
     if not targets:
         raise StatecastError("nothing to build: every target is zero")
+    prompts = short_replies() if args.prompts == "short" else prompt_list()
     builder = CorpusBuilder(BuildConfig(root=root, targets=targets, workers=args.workers,
-                                        max_clips=args.max_clips), prompt_list())
+                                        max_clips=args.max_clips, only_listed=args.prompts == "short"), prompts)
     done = builder.run(progress=not args.no_progress)
     for speaker, seconds in done.items():
         print(f"{speaker}: {seconds / 3600:.2f} h of {targets[speaker] / 3600:.2f} h")

@@ -167,3 +167,90 @@ def prompt_list(seed: int = 1234, agent_fraction: float = 0.3) -> list[str]:
     prompts = prose + agent_sentences(n_agent, seed)
     random.Random(seed).shuffle(prompts)
     return prompts
+
+
+def eval_sentences() -> set[str]:
+    """Every line of the shipped evaluation sets (tts/assets/sentences_*.txt)."""
+    from ..eval.sentences import parse_sentences
+    from ..paths import ASSETS
+
+    return {line for path in sorted(ASSETS.glob("sentences_*.txt"))
+            for line in parse_sentences(path.read_text(encoding="utf-8"))}
+
+
+# --- short replies -----------------------------------------------------------
+# The two lists above hold sentences of 4 to 32 words, so a student trained on
+# them never hears a phrase end two syllables after it starts. Asked for
+# "Thanks." it kept talking ("Thank you so much."), and "Hello!" came out as
+# "Hello there": half the renders of one-word replies were misheard. A voice
+# agent says such replies all the time, so they get a list of their own.
+
+_REPLIES = [
+    "Hello", "Hi", "Hi there", "Hey", "Hello there", "Good morning", "Good afternoon", "Good evening",
+    "Welcome back", "Welcome", "Yes", "No", "Okay", "Sure", "Of course", "Got it", "Right", "Exactly",
+    "Absolutely", "Certainly", "Alright", "Perfect", "Great", "Sounds good", "No problem", "Will do",
+    "Understood", "Done", "Noted", "Correct", "Not quite", "Maybe", "I see", "Fine", "Agreed", "Nice",
+    "Thanks", "Thank you", "Thanks a lot", "Thank you so much", "Many thanks", "You're welcome",
+    "Goodbye", "Bye", "Bye for now", "See you soon", "Take care", "Have a nice day", "Cheers", "Good night",
+    "One moment", "Just a second", "Hold on", "Let me check", "Please wait", "Almost there", "All set",
+    "Anything else", "How can I help", "Ready", "Sorry", "Pardon", "Which one", "When", "Where", "Why not",
+    "Is that right", "Shall I continue", "Really", "Are you sure", "What else", "How many", "Got a minute",
+    "Excuse me", "My apologies", "Congratulations", "Happy birthday", "Well done", "Good luck", "Oops",
+    "Wonderful", "Lovely", "Brilliant", "Interesting", "Definitely", "Probably", "Not yet", "Never mind",
+    "Go ahead", "Please continue", "Try again", "Next", "Confirmed", "Cancelled", "Booked", "Delivered",
+]
+_WORDS = [
+    "Coffee", "Tea", "Water", "Pizza", "Tickets", "Dinner", "Breakfast", "Tomorrow", "Tonight", "Today",
+    "Yesterday", "Morning", "Evening", "Weekend", "Receipt", "Invoice", "Password", "Account", "Address",
+    "Email", "Phone", "Address book", "Weather", "Music", "Traffic", "Parking", "Checkout", "Payment",
+    "Refund", "Delivery", "Pickup", "Table", "Window seat", "Aisle", "Red", "Blue", "Green", "Yellow",
+    "Black", "White", "Small", "Medium", "Large", "Extra large", "Left", "Right", "Upstairs", "Downstairs",
+    "North", "South", "East", "West", "Spring", "Summer", "Autumn", "Winter", "Apple", "Banana", "Orange",
+    "Bread", "Cheese", "Milk", "Chocolate", "Garden", "Kitchen", "Office", "Station", "Airport", "Hospital",
+    "Library", "Museum", "Bridge", "River", "Mountain", "Beach", "Forest", "Island", "Village", "Castle",
+]
+_NUMBER_WORDS = ["Zero", "One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight", "Nine", "Ten",
+                 "Eleven", "Twelve", "Twenty", "Fifty", "A hundred"]
+
+
+def short_replies(count: int = 700, seed: int = 7) -> list[str]:
+    """``count`` distinct replies of one to four words, each ending in . ! or ?, deterministic.
+
+    Bare replies, replies with a name ("Thanks, Maria!"), single words (nouns,
+    names, cities, days, months, numbers as digits and as words) and two-word
+    pairs ("Blue, please."). Replies that are questions always end in "?".
+    """
+    rng = random.Random(seed)
+    singles = _WORDS + _FIRST + _CITIES + [d.capitalize() for d in _DAYS] \
+        + [m for m in _MONTHS if not m.endswith(".")] + _NUMBER_WORDS + [str(n) for n in range(0, 101, 7)]
+    questions = {"Anything else", "How can I help", "Ready", "Sorry", "Pardon", "Which one", "When", "Where",
+                 "Why not", "Is that right", "Shall I continue", "Really", "Are you sure", "What else",
+                 "How many", "Got a minute"}
+
+    def mark(text: str) -> str:
+        if text in questions:
+            return "?"
+        return rng.choice("..!?" if len(text.split()) == 1 else "..!")
+
+    out: list[str] = []
+    seen: set[str] = set(eval_sentences())  # never train on a line the evaluation speaks
+    # Every bare reply once, so each appears however small ``count`` is (up to the list's size).
+    candidates = [r + mark(r) for r in _REPLIES]
+    while len(out) < count:
+        if candidates:
+            text = candidates.pop(0)
+        else:
+            kind = rng.random()
+            if kind < 0.35:
+                r = rng.choice(_REPLIES)
+                text = f"{r}, {rng.choice(_FIRST)}" + mark(r)
+            elif kind < 0.75:
+                w = rng.choice(singles)
+                text = w + rng.choice("..?!")
+            else:
+                tag = rng.choice(["please", "thanks", "right", "maybe"])
+                text = f"{rng.choice(singles)}, {tag}" + ("?" if tag == "right" else rng.choice("..!"))
+        if text not in seen and 1 <= len(text.split()) <= 4:
+            seen.add(text)
+            out.append(text)
+    return out

@@ -138,6 +138,21 @@ def collate(batch: list[Example]) -> dict[str, torch.Tensor]:
             "token_mask": token_mask}
 
 
+SHORT_CLIP_FRAMES = 80  # 2 s at 40 Hz: one- to four-word replies, lead and trail included
+
+
+def repeat_short(examples: list[Example], times: int, max_frames: int = SHORT_CLIP_FRAMES) -> list[Example]:
+    """``examples`` plus ``times - 1`` more copies of each clip of at most ``max_frames`` frames.
+
+    Copies land in the same length buckets as their originals, so a batch of
+    short clips may hold one clip several times: the same as weighting it.
+    """
+    if isinstance(times, bool) or not isinstance(times, int) or times < 1:
+        raise StatecastError(f"short clip repeat must be a positive integer, got {times!r}")
+    short = [ex for ex in examples if ex.n_frames <= max_frames]
+    return examples + short * (times - 1)
+
+
 def bucket_batches(examples: list[Example], max_frames: int) -> list[list[int]]:
     """Indices grouped into batches of similar length, each with B x longest T <= max_frames."""
     order = sorted(range(len(examples)), key=lambda i: examples[i].n_frames)

@@ -31,7 +31,7 @@ from ..train.loop import (Window, append_jsonl, checkpoint_on_interrupt, eval_an
 from ..train.runtime import autocast
 from .acoustic import AcousticModel
 from .config import DEFAULT_VOICES, AcousticConfig
-from .data import BatchSchedule, collate, load_examples, manifest_speakers
+from .data import BatchSchedule, collate, load_examples, manifest_speakers, repeat_short
 from .weights import save_acoustic
 
 KIND = "statecast-acoustic-train"
@@ -77,6 +77,10 @@ class AcousticTrainConfig:
     # Weight of the token loss on the frames around each clip's first sound (AcousticModel.losses);
     # 1 = every frame alike.
     onset_weight: float = 1.0
+    # Times each short training clip (at most SHORT_CLIP_FRAMES) appears per epoch. The corpus
+    # is mostly full sentences; one-word replies are a few percent of its frames, too few for
+    # the model to learn to stop two syllables in (data.repeat_short).
+    short_repeat: int = 1
     # A fresh run starts from this acoustic checkpoint's weights (new optimiser and schedule).
     init_from: str | None = None
     model: dict = field(default_factory=dict)  # AcousticConfig overrides for a fresh run
@@ -147,6 +151,7 @@ class AcousticTrainer:
             print(f"resumed {self.dir.name} at step {self.step} from {resume}")
 
         train, held, self.data_counts = load_examples(self.model_cfg, cfg.manifest, cfg.tokens_dir)
+        train = repeat_short(train, cfg.short_repeat)
         self.schedule = BatchSchedule(train, cfg.max_frames, cfg.seed, lead_trim=cfg.lead_trim)
         held_batches = BatchSchedule(held, cfg.max_frames, cfg.seed).batches if held else []
         self.eval_batches = [collate([held[i] for i in b]) for b in held_batches[:cfg.eval_batches]]

@@ -45,6 +45,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="share of clips whose leading silence is cut by a random number of frames, 0..1")
     g.add_argument("--onset-weight", type=float, default=1.0,
                    help="weight of the token loss on the frames around each clip's first sound, 1..10 (1: off)")
+    g.add_argument("--short-repeat", type=int, default=1,
+                   help="times each clip of at most 2 s (one- to four-word replies) appears per epoch, 1..20")
     g.add_argument("--init-from", metavar="CKPT",
                    help="start a fresh run from this acoustic checkpoint's weights, or an exported model "
                         "directory such as voices/acoustic (new optimiser and schedule)")
@@ -88,6 +90,8 @@ def run(args) -> int:
         raise StatecastError(f"--lead-trim must be in [0, 1], got {args.lead_trim}")
     if not 1.0 <= args.onset_weight <= 10.0:
         raise StatecastError(f"--onset-weight must be in [1, 10], got {args.onset_weight}")
+    if not 1 <= args.short_repeat <= 20:
+        raise StatecastError(f"--short-repeat must be in [1, 20], got {args.short_repeat}")
     if not 0.0 <= args.self_feed <= 0.9:
         raise StatecastError(f"--self-feed must be in [0, 0.9], got {args.self_feed}")
     cfg = AcousticTrainConfig(
@@ -98,7 +102,7 @@ def run(args) -> int:
         time_limit_min=args.time_limit, stop_at=args.stop_at, progress=not args.no_progress, scan_impl=args.scan_impl, model=model,
         jitter=args.jitter, self_feed=args.self_feed, init_from=args.init_from,
         self_feed_voices=_voice_list(args.self_feed_voices), lead_trim=args.lead_trim,
-        onset_weight=args.onset_weight,
+        onset_weight=args.onset_weight, short_repeat=args.short_repeat,
     )
     trainer = AcousticTrainer(cfg, resume_from=Path(args.checkpoint) if args.checkpoint else None,
                               restart=args.restart)
