@@ -109,14 +109,16 @@ def test_real_teachers_write_playable_clips(tmp_path):
 
 
 def test_short_replies_are_short_distinct_deterministic_and_never_eval_lines():
-    from tts.data.prompts import eval_sentences, short_replies
+    from tts.data.prompts import _REPLIES, eval_sentences, short_replies
     from tts.text.symbols import PHRASE_END_MARKS
 
     replies = short_replies()
     assert replies == short_replies() and len(replies) == len(set(replies)) == 700
     assert all(1 <= len(r.split()) <= 4 and r[-1] in PHRASE_END_MARKS for r in replies)
-    assert {"Thanks.", "Yes.", "Goodbye!"} & set(replies)  # the bare replies come first, all of them
     lines = eval_sentences()
+    # Every bare reply is there, each with its mark, but for one whose marked form is an eval line.
+    missing = set(_REPLIES) - {r[:-1] for r in replies}
+    assert len(missing) <= 2 and all(any(m + mark in lines for mark in ".!?") for m in missing)
     assert "Hello!" in lines and "Hiya!" in lines  # the public and the short-reply sets are read
     assert not lines & set(replies)
     assert short_replies(50) == replies[:50]
