@@ -353,6 +353,32 @@ def test_load_init_weights_refuses_what_does_not_fit():
         load_init_weights(Codec(tiny_config(dec_dim=48)), state, base.cfg)
 
 
+def test_a_deeper_decoder_starts_as_the_old_one_and_then_trains():
+    """dec_blocks may grow in a fine-tune: the new blocks go last with a zero
+    layer scale, so the grown codec decodes exactly as the old one; their
+    weights are trainable, and shrinking the decoder is refused."""
+    import dataclasses
+
+    from tts.codec import Codec, tiny_config
+    from tts.train.codec import load_init_weights
+
+    torch.manual_seed(0)
+    base = Codec(tiny_config()).eval()
+    deeper_cfg = dataclasses.replace(tiny_config(), dec_blocks=tiny_config().dec_blocks + 2)
+    deeper = Codec(deeper_cfg).eval()
+    new = load_init_weights(deeper, base.state_dict(), base.cfg)
+    n_old = base.cfg.dec_blocks
+    assert new and all(k.startswith((f"decoder.blocks.{n_old}.", f"decoder.blocks.{n_old + 1}.")) for k in new)
+    assert float(deeper.decoder.blocks[n_old].gamma.detach().abs().max()) == 0.0
+    # the grown blocks' other weights are the fresh module's, not zeros: they can learn
+    assert float(deeper.decoder.blocks[n_old].pw1.weight.detach().abs().max()) > 0
+    latent = torch.randn(2, 12, base.cfg.latent_dim)
+    with torch.no_grad():
+        torch.testing.assert_close(deeper.decoder(latent)[0], base.decoder(latent)[0], atol=0, rtol=0)
+    with pytest.raises(StatecastError, match="not remove"):
+        load_init_weights(base, deeper.state_dict(), deeper_cfg)
+
+
 def _write_latents(corpus, directory, dim: int, hop: int, encode_frame: bool = True):
     """Latent files for every clip: dim 0 holds frame index / 1000 (so a crop's latents say where
     in the clip they come from), the rest a slow ramp; returns the directory."""

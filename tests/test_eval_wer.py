@@ -148,3 +148,29 @@ def test_align_words_forgives_spacing_only(ref, hyp, want):
     assert align_words(r, h).errors == want
     assert align_words(r, h).ref_words == len(r)  # the reference is never rewritten
     assert align_words(r, r).errors == 0 and join_split_words(r, r) == r
+
+
+@pytest.mark.parametrize("ref, hyp, want", [
+    ("departs at 6:45 in the morning", "departs at 645 in the morning", "departs at 6:45 in the morning"),
+    ("from 10 AM to 11:15 AM", "from 10am to 1115am", "from 10am to 11:15am"),
+    ("kilo, 7, 4, 9, 2.", "kilo, 7492.", "kilo, 7, 4, 9, 2."),
+    # only the same digits, standing alone, are rewritten
+    ("at 6:45", "at 6450, 645.5 or 1645", "at 6450, 645.5 or 1645"),
+    ("at 6:45", "at 745", "at 745"),
+    # a two-digit list, or a decimal at its end, is not a digit list
+    ("1, 2 and 3.5", "12 and 35", "12 and 35"),
+    ("flight 287 leaves", "flight 287 leaves", "flight 287 leaves"),
+])
+def test_match_ref_numerals_rewrites_only_the_references_own_numerals(ref, hyp, want):
+    from tts.eval.wer import match_ref_numerals
+
+    assert match_ref_numerals(ref, hyp) == want
+
+
+def test_a_clock_time_or_digit_list_written_as_one_number_is_no_word_error():
+    pytest.importorskip("tts.text.normalize")
+    pytest.importorskip("whisper_normalizer")
+    ref = "Your flight departs at 6:45 from gate 12; code 7, 4, 9, 2."
+    assert score(ref, "Your flight departs at 645 from gate 12; code 7492.").errors == 0
+    # a different time is still an error
+    assert score(ref, "Your flight departs at 745 from gate 12; code 7492.").errors >= 1

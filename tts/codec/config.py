@@ -25,8 +25,9 @@ from ..errors import StatecastError
 # make the same tokens (a decoder fine-tuned on a frozen encoder).
 DECODER_FIELDS = ("dec_dim", "dec_blocks", "dec_kernel", "dec_in_kernel", "max_log_mag", "head_subframes")
 # Of those, the ones a fine-tune may change while keeping the decoder's trunk:
-# they reshape only the iSTFT head.
-HEAD_FIELDS = ("head_subframes",)
+# head_subframes reshapes only the iSTFT head; dec_blocks may only grow, and
+# the new blocks start as identities (tts.train.codec.load_init_weights).
+HEAD_FIELDS = ("head_subframes", "dec_blocks")
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ two-word "Yes, please." weigh as much as a forty-word sentence.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Callable, Iterable, Sequence
 
@@ -159,11 +160,36 @@ def wer_normalizer() -> Callable[[str], str]:
     return normalize
 
 
+_REF_TIME = re.compile(r"(?<![\d:.])(\d{1,2}):(\d{2})(?![\d:])")
+_REF_DIGIT_LIST = re.compile(r"(?<![\d.,])\d(?:\s*,\s*\d(?!\d|\.\d))+")
+
+
+def match_ref_numerals(ref_text: str, hyp_text: str) -> str:
+    """``hyp_text`` with a numeral written the way ``ref_text`` writes the same words.
+
+    ASR writes a clock time it hears as "six forty-five" as "645", and a
+    digit list read out one by one ("7, 4, 9, 2") as "7492". Normalised, those
+    become "six hundred forty five" and "seven thousand four hundred ninety
+    two": errors of spelling, not of the words heard. Where the reference has
+    a time h:mm or a comma-separated digit list, the hypothesis's bare digit
+    string of the same digits (and only that string, standing alone) is
+    rewritten in the reference's form. The reference is never changed.
+    """
+    forms = {m.group(1) + m.group(2): m.group(0) for m in _REF_TIME.finditer(ref_text)}
+    for m in _REF_DIGIT_LIST.finditer(ref_text):
+        digits = re.sub(r"\D", "", m.group(0))
+        if len(digits) >= 3:
+            forms[digits] = m.group(0)
+    for digits, form in forms.items():
+        hyp_text = re.sub(rf"(?<![\d:.,]){digits}(?![\d:]|[.,]\d)", form, hyp_text)
+    return hyp_text
+
+
 def score(ref_text: str, hyp_text: str, normalize: Callable[[str], str] | None = None) -> WordErrors:
     """Normalise both texts with the same function (default :func:`wer_normalizer`),
-    split on whitespace, align (:func:`align_words`)."""
+    after :func:`match_ref_numerals`; split on whitespace, align (:func:`align_words`)."""
     norm = normalize or wer_normalizer()
-    return align_words(norm(ref_text).split(), norm(hyp_text).split())
+    return align_words(norm(ref_text).split(), norm(match_ref_numerals(ref_text, hyp_text)).split())
 
 
 def total(items: Iterable[WordErrors]) -> WordErrors:

@@ -156,31 +156,47 @@ def subframe_head_init(weight: torch.Tensor, bias: torch.Tensor, old: CodecConfi
     return torch.cat(ws), torch.cat(bs)
 
 
+def grown_block_prefixes(old: CodecConfig, new: CodecConfig) -> list[str]:
+    """State-dict prefixes of the decoder blocks `new` adds after the `old` decoder's last
+    one (a fine-tune that deepens the trunk); an error if `new` has fewer."""
+    if new.dec_blocks < old.dec_blocks:
+        raise StatecastError(f"a fine-tune may add decoder blocks, not remove them "
+                             f"({old.dec_blocks} -> {new.dec_blocks})")
+    return [f"decoder.blocks.{i}." for i in range(old.dec_blocks, new.dec_blocks)]
+
+
 def load_init_weights(model: Codec, state: dict, init_cfg: CodecConfig) -> list[str]:
     """Load `state` (a codec of config `init_cfg`) into `model`, except tensors
     whose shape the new config changed (the iSTFT head of another
     head_subframes); those start from `subframe_head_init` when `init_cfg` has
     a one-spectrum head, else stay freshly initialised. -> the fresh ones' names.
 
+    Decoder blocks the new config adds (a larger dec_blocks) go after the old
+    ones and start as identities: their layer scale is zero, so the grown
+    decoder first decodes exactly as the old one, and training then opens them.
     Anything else that does not fit is an error, as in a strict load.
     """
     own = model.state_dict()
+    grown = tuple(grown_block_prefixes(init_cfg, model.cfg))
     fresh = [k for k, v in state.items() if k in own and own[k].shape != v.shape]
     if any(not k.startswith("decoder.head.") for k in fresh):
         raise StatecastError(f"init checkpoint does not fit this codec: {fresh}")
     weights = {k: v for k, v in state.items() if k not in fresh}
-    head = "decoder.head.proj."
+    head = "decoder.head."
     if fresh and init_cfg.head_subframes == 1:
-        w, b = subframe_head_init(state[head + "weight"], state[head + "bias"], init_cfg, model.cfg)
-        weights |= {head + "weight": w, head + "bias": b}
+        w, b = subframe_head_init(state[head + "proj.weight"], state[head + "proj.bias"], init_cfg, model.cfg)
+        weights |= {head + "proj.weight": w, head + "proj.bias": b}
         fresh = []
+    new_blocks = [k for k in own if k.startswith(grown)] if grown else []
+    for k in new_blocks:
+        weights[k] = torch.zeros_like(own[k]) if k.endswith(".gamma") else own[k]
     # A non-strict load would pass over keys on either side silently: check both here.
     missing, unexpected = set(own) - set(weights) - set(fresh), set(state) - set(own)
     if missing or unexpected:
         raise StatecastError(f"init checkpoint does not fit this codec: lacks {sorted(missing)}, "
                              f"has extra {sorted(unexpected)}")
     model.load_state_dict(weights, strict=not fresh)
-    return fresh
+    return fresh + new_blocks
 
 
 def run_dir(run: str) -> Path:
@@ -233,9 +249,12 @@ class CodecTrainer:
         self.model = Codec(self.codec_cfg).to(self.device)
         if init:
             init_cfg = CodecConfig.from_dict(init["codec_config"])
-            fresh = load_init_weights(self.model, init["model"], init_cfg)
+            fresh = [k for k in load_init_weights(self.model, init["model"], init_cfg)
+                     if not k.startswith("decoder.blocks.")]  # grown blocks are reported below
             print(f"initialised from {cfg.init_from} (step {init['step']})"
                   + (f"; new, untrained: {', '.join(fresh)}" if fresh else "")
+                  + (f"; decoder grown to {self.codec_cfg.dec_blocks} blocks (new ones start as identities)"
+                     if self.codec_cfg.dec_blocks != init_cfg.dec_blocks else "")
                   + (f"; head mapped to {self.codec_cfg.head_subframes} sub-frames"
                      if self.codec_cfg.head_subframes != init_cfg.head_subframes and not fresh else ""))
         if cfg.latents and not cfg.freeze_encoder:
