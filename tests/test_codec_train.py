@@ -264,6 +264,14 @@ def test_init_from_with_a_finer_head_keeps_encoder_and_trunk(corpus):
     other = CodecTrainer(_cfg(corpus, run="fine2", max_steps=1, init_from=str(base_path),
                               model={"enc_dim": 48}))
     assert other.codec_cfg.enc_dim == base.cfg.enc_dim
+    # --model dec_blocks=N grows the trunk: the run trains, the old blocks start as they were
+    deeper = CodecTrainer(_cfg(corpus, run="deeper", max_steps=2, init_from=str(base_path), freeze_encoder=True,
+                               model={"dec_blocks": base.cfg.dec_blocks + 1}))
+    assert deeper.codec_cfg.dec_blocks == base.cfg.dec_blocks + 1
+    assert torch.equal(deeper.model.decoder.blocks[0].pw1.weight, base.decoder.blocks[0].pw1.weight)
+    deeper.train()
+    assert float(deeper.model.decoder.blocks[-1].gamma.detach().abs().max()) > 0  # training opened it
+    assert encoder_identity(deeper.model) == encoder_identity(base)
 
 
 def test_init_from_rejects_a_non_codec_checkpoint(corpus, tmp_path):

@@ -27,7 +27,7 @@ DECODER_FIELDS = ("dec_dim", "dec_blocks", "dec_kernel", "dec_in_kernel", "max_l
 # Of those, the ones a fine-tune may change while keeping the decoder's trunk:
 # head_subframes reshapes only the iSTFT head; dec_blocks may only grow, and
 # the new blocks start as identities (tts.train.codec.load_init_weights).
-HEAD_FIELDS = ("head_subframes", "dec_blocks")
+FINETUNE_FIELDS = ("head_subframes", "dec_blocks")
 
 
 @dataclass(frozen=True)

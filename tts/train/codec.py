@@ -25,7 +25,7 @@ from pathlib import Path
 import torch
 
 from ..codec import Codec, CodecConfig
-from ..codec.config import HEAD_FIELDS
+from ..codec.config import FINETUNE_FIELDS
 from ..codec.weights import save_codec
 from ..errors import StatecastError
 from ..paths import cache_root, writable_dir
@@ -120,11 +120,12 @@ def inherit_run_settings(cfg: CodecTrainConfig, saved: dict) -> None:
         print(f"note: this run decodes the latents in {cfg.latents} for {cfg.latent_share:.0%} of each batch")
 
 
-def with_head_overrides(codec_cfg: CodecConfig, overrides: dict) -> CodecConfig:
-    """The init checkpoint's config with the head-only overrides of `overrides` applied
-    (HEAD_FIELDS: the encoder, its tokens and the decoder's trunk carry over)."""
-    head = {k: v for k, v in overrides.items() if k in HEAD_FIELDS}
-    return dataclasses.replace(codec_cfg, **head) if head else codec_cfg
+def with_finetune_overrides(codec_cfg: CodecConfig, overrides: dict) -> CodecConfig:
+    """The init checkpoint's config with the overrides of `overrides` that a fine-tune may
+    make applied (FINETUNE_FIELDS: the iSTFT head's sub-frames, more decoder blocks);
+    the encoder, its tokens and the decoder's existing trunk carry over."""
+    allowed = {k: v for k, v in overrides.items() if k in FINETUNE_FIELDS}
+    return dataclasses.replace(codec_cfg, **allowed) if allowed else codec_cfg
 
 
 def subframe_head_init(weight: torch.Tensor, bias: torch.Tensor, old: CodecConfig, new: CodecConfig):
@@ -235,13 +236,13 @@ class CodecTrainer:
         if payload or init:
             self.codec_cfg = CodecConfig.from_dict((payload or init)["codec_config"])
             if init and not payload:
-                self.codec_cfg = with_head_overrides(self.codec_cfg, cfg.model)
+                self.codec_cfg = with_finetune_overrides(self.codec_cfg, cfg.model)
             if cfg.model and any(getattr(self.codec_cfg, k, None) != v for k, v in cfg.model.items()):
                 if payload:
                     print(f"note: resuming {resume.name}; model overrides {cfg.model} ignored "
                           "(the checkpoint's config wins; use --restart for a new model)")
                 else:
-                    print(f"note: starting from {cfg.init_from}; only {', '.join(HEAD_FIELDS)} may be "
+                    print(f"note: starting from {cfg.init_from}; only {', '.join(FINETUNE_FIELDS)} may be "
                           f"overridden, so {cfg.model} is partly ignored (the checkpoint's config wins)")
         else:
             self.codec_cfg = CodecConfig(**{**cfg.model, "extra": {"heldout": HELDOUT_RULE}})
