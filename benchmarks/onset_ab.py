@@ -44,7 +44,7 @@ from tts import Synthesizer
 from tts.eval.asr import WhisperASR
 from tts.eval.audio import to_16k
 from tts.eval.sentences import load_sentences
-from tts.eval.wer import align, join_split_words, match_ref_numerals, total, wer_normalizer
+from tts.eval.wer import align, hypothesis_words, join_split_words, total, wer_normalizer
 from tts.synth.segment import text_phrases
 from tts.synth.synthesizer import LEAD_SEND_FRAMES
 
@@ -75,7 +75,7 @@ def first_lead_ms(synth, text: str, voice: str) -> float:
 def score_text(normalize, text: str, hyp: str):
     """-> (word errors, first-word errors) of one transcript against its sentence."""
     ref_w = normalize(text).split()
-    hyp_w = join_split_words(ref_w, normalize(match_ref_numerals(text, hyp)).split())
+    hyp_w = join_split_words(ref_w, hypothesis_words(text, hyp, normalize))
     return align(ref_w, hyp_w), first_word_errors(ref_w, hyp_w)
 
 

@@ -28,7 +28,7 @@ from .audio import to_16k
 from .results_io import fmt_num, machine_info, package_versions
 from .sentences import SentenceSet
 from .timing import Engine, Take, median, percentile, timed_stream
-from .wer import WordErrors, align_words, match_ref_numerals, total, wer_normalizer
+from .wer import WordErrors, align_words, hypothesis_words, total, wer_normalizer
 
 WARMUP_TEXT = "Hello there, this sentence only warms the engine up."
 # Versions recorded with every run: the scorers' and the engines' runtimes.
@@ -83,7 +83,7 @@ def _score_transcripts(rows: list[dict], refs: list[list[str]], hyps: Sequence[s
     ``<name>wer`` / ``<name>errors`` (shared by a run and by ``--rescore``)."""
     errs = []
     for row, ref, hyp in zip(rows, refs, hyps):
-        hyp_words = normalize(match_ref_numerals(row["text"], hyp)).split()
+        hyp_words = hypothesis_words(row["text"], hyp, normalize)
         e = align_words(ref, hyp_words)
         errs.append(e)
         row.update(_asr_fields(prefix, hyp, hyp_words, e))

@@ -185,11 +185,18 @@ def match_ref_numerals(ref_text: str, hyp_text: str) -> str:
     return hyp_text
 
 
+def hypothesis_words(ref_text: str, hyp_text: str, normalize: Callable[[str], str]) -> list[str]:
+    """An ASR transcript -> the words a scorer aligns against ``ref_text``'s:
+    :func:`match_ref_numerals`, then ``normalize``, split on whitespace. Every
+    scorer (``score``, the eval harness, ``benchmarks/onset_ab.py``) goes through here."""
+    return normalize(match_ref_numerals(ref_text, hyp_text)).split()
+
+
 def score(ref_text: str, hyp_text: str, normalize: Callable[[str], str] | None = None) -> WordErrors:
-    """Normalise both texts with the same function (default :func:`wer_normalizer`),
-    after :func:`match_ref_numerals`; split on whitespace, align (:func:`align_words`)."""
+    """Normalise both texts with the same function (default :func:`wer_normalizer`;
+    the hypothesis through :func:`hypothesis_words`), align (:func:`align_words`)."""
     norm = normalize or wer_normalizer()
-    return align_words(norm(ref_text).split(), norm(match_ref_numerals(ref_text, hyp_text)).split())
+    return align_words(norm(ref_text).split(), hypothesis_words(ref_text, hyp_text, norm))
 
 
 def total(items: Iterable[WordErrors]) -> WordErrors:

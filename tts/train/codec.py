@@ -188,7 +188,7 @@ def load_init_weights(model: Codec, state: dict, init_cfg: CodecConfig) -> list[
         w, b = subframe_head_init(state[head + "proj.weight"], state[head + "proj.bias"], init_cfg, model.cfg)
         weights |= {head + "proj.weight": w, head + "proj.bias": b}
         fresh = []
-    new_blocks = [k for k in own if k.startswith(grown)] if grown else []
+    new_blocks = [k for k in own if k.startswith(grown)]  # startswith(()) is False: none
     for k in new_blocks:
         weights[k] = torch.zeros_like(own[k]) if k.endswith(".gamma") else own[k]
     # A non-strict load would pass over keys on either side silently: check both here.
